@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/godwit-db/godwit/migrate"
+)
+
+// output renders progress for a human (a progress bar on a terminal) or
+// for a machine (JSON lines on stdout). The bar is shown only on a
+// terminal: piped, it would write megabytes of redraws.
+type output struct {
+	mode     string // "bar", "json" or "text"
+	stderr   io.Writer
+	stdout   io.Writer
+	mu       sync.Mutex
+	bar      *progressbar.ProgressBar
+	phase    migrate.Phase
+	lastLine time.Time
+}
+
+func newOutput(mode string, stderr, stdout io.Writer) (*output, error) {
+	switch mode {
+	case "auto":
+		mode = "json"
+		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			mode = "bar"
+		}
+	case "json", "text":
+	default:
+		return nil, fmt.Errorf("--output must be auto, json or text, not %q", mode)
+	}
+	return &output{mode: mode, stderr: stderr, stdout: stdout}, nil
+}
+
+func (o *output) logger() *slog.Logger {
+	if o.mode == "json" {
+		return slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	// Under the bar, only what needs a human's attention.
+	level := slog.LevelInfo
+	if o.mode == "bar" {
+		level = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(&barSafeWriter{o}, &slog.HandlerOptions{Level: level}))
+}
+
+// barSafeWriter clears the bar before a log line so the two do not mix.
+type barSafeWriter struct{ o *output }
+
+func (w *barSafeWriter) Write(p []byte) (int, error) {
+	w.o.mu.Lock()
+	defer w.o.mu.Unlock()
+	if w.o.bar != nil {
+		w.o.bar.Clear()
+	}
+	return w.o.stderr.Write(p)
+}
+
+func (o *output) event(e migrate.Event) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	phaseChange := e.Phase != o.phase
+	o.phase = e.Phase
+	switch o.mode {
+	case "bar":
+		o.drawBar(e)
+	case "json":
+		if phaseChange || time.Since(o.lastLine) >= time.Second {
+			o.lastLine = time.Now()
+			o.writeJSON(map[string]any{
+				"time": e.Time.UTC().Format(time.RFC3339Nano), "event": "progress", "phase": e.Phase, "message": e.Message,
+				"rows_copied": e.Progress.RowsCopied, "rows_total_estimate": e.RowsTotal, "rows_applied": e.Progress.RowsApplied,
+				"pending_changes": e.Progress.Pending, "chunk_size": e.Progress.ChunkSize,
+			})
+		}
+	case "text":
+		if phaseChange || time.Since(o.lastLine) >= 5*time.Second {
+			o.lastLine = time.Now()
+			fmt.Fprintf(o.stderr, "%s %-9s rows %d/~%d applied %d pending %d\n", e.Time.Format("15:04:05"), e.Phase,
+				e.Progress.RowsCopied, e.RowsTotal, e.Progress.RowsApplied, e.Progress.Pending)
+		}
+	}
+}
+
+func (o *output) drawBar(e migrate.Event) {
+	total := max(e.RowsTotal, e.Progress.RowsCopied, 1)
+	if o.bar == nil {
+		o.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(o.stderr),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+		)
+	}
+	if total > o.bar.GetMax64() {
+		o.bar.ChangeMax64(total)
+	}
+	desc := fmt.Sprintf("%-9s", e.Phase)
+	if e.Progress.Pending > 0 || e.Progress.RowsApplied > 0 {
+		desc += fmt.Sprintf(" applied %d pending %d", e.Progress.RowsApplied, e.Progress.Pending)
+	}
+	o.bar.Describe(desc)
+	_ = o.bar.Set64(e.Progress.RowsCopied)
+}
+
+func (o *output) writeJSON(v any) {
+	b, _ := json.Marshal(v)
+	fmt.Fprintln(o.stdout, string(b))
+}
+
+// finish prints the summary: JSON in json mode, lines for a human otherwise.
+func (o *output) finish(s *migrate.Summary, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.bar != nil {
+		if err == nil {
+			_ = o.bar.Finish()
+		}
+		fmt.Fprintln(o.stderr)
+	}
+	if s == nil {
+		return
+	}
+	phases := map[string]string{}
+	for p, d := range s.Phases {
+		phases[string(p)] = d.Round(time.Millisecond).String()
+	}
+	if o.mode == "json" {
+		res := map[string]any{
+			"event": "summary", "table": s.Table, "swapped": err == nil, "rows_copied": s.Rows, "rows_applied": s.Applied,
+			"binlog_row_changes": s.Changes, "phases": phases, "cutover_stall_ms": s.CutoverStall.Milliseconds(),
+			"cutover_attempts": s.CutoverAttempts, "old_table": s.OldTable, "old_dropped": s.OldDropped,
+			"total_ms": s.Total.Milliseconds(),
+		}
+		if err != nil {
+			res["error"] = err.Error()
+		}
+		o.writeJSON(res)
+		return
+	}
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(o.stdout, "swapped %s in %s: %d rows copied, %d binlog row changes, %d rows re-applied\n",
+		s.Table, s.Total.Round(time.Millisecond), s.Rows, s.Changes, s.Applied)
+	for _, p := range []migrate.Phase{migrate.PhasePreflight, migrate.PhaseSetup, migrate.PhaseCopy, migrate.PhaseCatchUp, migrate.PhaseCutover, migrate.PhaseCleanup} {
+		if d, ok := phases[string(p)]; ok {
+			fmt.Fprintf(o.stdout, "  %-9s %s\n", p, d)
+		}
+	}
+	fmt.Fprintf(o.stdout, "  cut-over held writes for %s (attempt %d, %d rows applied under lock)\n",
+		s.CutoverStall.Round(time.Millisecond), s.CutoverAttempts, s.CutoverApplied)
+	if s.OldDropped {
+		fmt.Fprintf(o.stdout, "  old table dropped\n")
+	} else {
+		fmt.Fprintf(o.stdout, "  old table kept as %s (drop it when you no longer need it)\n", s.OldTable)
+	}
+}

@@ -1,0 +1,70 @@
+package copier
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// applyBatch is how many keys one pair of statements carries.
+const applyBatch = 500
+
+// execer is a pool, a transaction or the single connection that holds the
+// cut-over locks.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// apply makes the shadow's rows for keys equal to the source's: delete them
+// from the shadow, then copy them again from the source. A key the source
+// no longer has stays deleted. With upto set, rows above it are left alone:
+// the copy has not reached them yet and will read them itself.
+func (p *Plan) apply(ctx context.Context, ex execer, keys [][]any, upto []any) (int64, error) {
+	var applied int64
+	for start := 0; start < len(keys); start += applyBatch {
+		batch := keys[start:min(start+applyBatch, len(keys))]
+		var args []any
+		for _, k := range batch {
+			args = append(args, k...)
+		}
+		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s", mysqlx.Tag, p.shadow(), p.Key.in(true, len(batch)))
+		if _, err := ex.ExecContext(ctx, del, args...); err != nil {
+			return applied, fmt.Errorf("apply %d changes (delete): %w", len(batch), err)
+		}
+		ins := p.insertSelect() + " WHERE " + p.Key.in(false, len(batch))
+		if upto != nil {
+			ins += " AND " + p.Key.compare(false, "<=")
+			args = append(args, p.Key.compareArgs(upto)...)
+		}
+		res, err := ex.ExecContext(ctx, ins, args...)
+		if err != nil {
+			return applied, fmt.Errorf("apply %d changes (insert): %w", len(batch), err)
+		}
+		n, _ := res.RowsAffected()
+		applied += n
+	}
+	return applied, nil
+}
+
+// applyTx applies keys in one READ COMMITTED transaction, so the shadow
+// never shows a deleted-but-not-yet-recopied row to the checksum.
+func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys [][]any, upto []any) (int64, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, fmt.Errorf("apply changes: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := p.apply(ctx, tx, keys, upto)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("apply changes: commit: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,294 @@
+package copier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // the parser panics without a value driver
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// Position is a binlog file and offset.
+type Position = gomysql.Position
+
+// ErrTableDDL is returned when a DDL statement touching the source table
+// appears in the binlog: the column positions the stream decodes by would
+// no longer hold, so the migration must stop.
+var ErrTableDDL = errors.New("DDL on the table during the migration")
+
+// StreamConfig says where to read the binlog from.
+type StreamConfig struct {
+	Conn   mysqlx.Config
+	Flavor string // "mysql" or "mariadb"
+	Schema string
+	Table  string
+	Key    Key
+	Log    *slog.Logger
+}
+
+// Stream follows the binlog from a position and records the keys of the
+// source table's changed rows in Changes. Rows of other tables are not
+// even decoded: go-mysql has no server-side filter, so the filter runs on
+// the table map before the row image is parsed.
+type Stream struct {
+	cfg     StreamConfig
+	changes *Changes
+	syncer  *replication.BinlogSyncer
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	mu     sync.Mutex
+	pos    Position
+	err    error
+	events int64
+	moved  chan struct{} // closed and replaced whenever pos advances
+}
+
+// MasterPosition reads the primary's current binlog position. MySQL 8.4
+// removed SHOW MASTER STATUS in favour of SHOW BINARY LOG STATUS.
+func MasterPosition(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) (Position, error) {
+	var pos Position
+	for _, stmt := range []string{"SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"} {
+		rows, err := q.QueryContext(ctx, mysqlx.Tag+stmt)
+		if err != nil {
+			if mysqlx.ErrCode(err) == 1064 {
+				continue
+			}
+			return pos, fmt.Errorf("%s: %w", stmt, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		if !rows.Next() {
+			return pos, fmt.Errorf("%s returned nothing: the binary log is off (start the server with log_bin)", stmt)
+		}
+		var name string
+		var n uint64
+		dest := make([]any, len(cols))
+		dest[0], dest[1] = &name, &n
+		for i := 2; i < len(dest); i++ {
+			dest[i] = new(sql.RawBytes)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return pos, fmt.Errorf("%s: %w", stmt, err)
+		}
+		return Position{Name: name, Pos: uint32(n)}, nil
+	}
+	return pos, errors.New("cannot read the binlog position: neither SHOW MASTER STATUS nor SHOW BINARY LOG STATUS is accepted")
+}
+
+// StartStream starts following the binlog at from.
+func StartStream(ctx context.Context, cfg StreamConfig, from Position, changes *Changes) (*Stream, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Stream{cfg: cfg, changes: changes, pos: from, done: make(chan struct{}), moved: make(chan struct{})}
+	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		// Every reader of a primary needs its own server id; a clash would
+		// disconnect another replica.
+		ServerID:                uint32(1_000_000_000 + rand.IntN(1_000_000_000)),
+		Flavor:                  cfg.Flavor,
+		Host:                    cfg.Conn.Host,
+		Port:                    uint16(cfg.Conn.Port),
+		User:                    cfg.Conn.User,
+		Password:                cfg.Conn.Password,
+		UseDecimal:              true, // DECIMAL keys must stay exact
+		TimestampStringLocation: time.UTC,
+		HeartbeatPeriod:         time.Second,
+		ReadTimeout:             30 * time.Second,
+		MaxReconnectAttempts:    10,
+		Logger:                  slog.New(slog.DiscardHandler),
+		RowsEventDecodeFunc:     s.decodeRows,
+	})
+	streamer, err := s.syncer.StartSync(from)
+	if err != nil {
+		s.syncer.Close()
+		return nil, fmt.Errorf("start binlog stream at %s: %w", from, err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	go s.run(sctx, streamer)
+	return s, nil
+}
+
+// decodeRows decodes only the row images of the source table.
+func (s *Stream) decodeRows(re *replication.RowsEvent, data []byte) error {
+	pos, err := re.DecodeHeader(data)
+	if err != nil {
+		return err
+	}
+	if re.Table == nil || string(re.Table.Schema) != s.cfg.Schema || string(re.Table.Table) != s.cfg.Table {
+		return nil
+	}
+	return re.DecodeData(pos, data)
+}
+
+func (s *Stream) run(ctx context.Context, streamer *replication.BinlogStreamer) {
+	defer close(s.done)
+	for {
+		ev, err := streamer.GetEvent(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.fail(fmt.Errorf("read binlog after %s: %w", s.Position(), err))
+			}
+			return
+		}
+		if err := s.handle(ev); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+}
+
+func (s *Stream) handle(ev *replication.BinlogEvent) error {
+	next := s.Position()
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		next = Position{Name: string(e.NextLogName), Pos: uint32(e.Position)}
+	case *replication.RowsEvent:
+		if e.Table != nil && string(e.Table.Schema) == s.cfg.Schema && string(e.Table.Table) == s.cfg.Table {
+			if err := s.record(e); err != nil {
+				return err
+			}
+		}
+	case *replication.QueryEvent:
+		if touches(string(e.Schema), string(e.Query), s.cfg.Schema, s.cfg.Table) {
+			return fmt.Errorf("%w: %q at %s; nothing was swapped, the original table is untouched: rerun godwit once that change is done",
+				ErrTableDDL, string(e.Query), next)
+		}
+	}
+	if ev.Header.LogPos > 0 && ev.Header.EventType != replication.ROTATE_EVENT {
+		next.Pos = ev.Header.LogPos
+	}
+	s.advance(next)
+	return nil
+}
+
+// record adds the keys of every row image; for an update both the before
+// and the after key, so that a key change deletes the old row.
+func (s *Stream) record(e *replication.RowsEvent) error {
+	for _, row := range e.Rows {
+		k, err := s.cfg.Key.fromEvent(row)
+		if err != nil {
+			return fmt.Errorf("decode binlog row of %s.%s: %w", s.cfg.Schema, s.cfg.Table, err)
+		}
+		s.changes.Add(k)
+	}
+	return nil
+}
+
+func (s *Stream) advance(p Position) {
+	s.mu.Lock()
+	s.pos = p
+	s.events++
+	close(s.moved)
+	s.moved = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Stream) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	close(s.moved)
+	s.moved = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// Position is how far the stream has read.
+func (s *Stream) Position() Position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pos
+}
+
+// Err is the error that stopped the stream, if any.
+func (s *Stream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// WaitFor blocks until the stream has read up to target.
+func (s *Stream) WaitFor(ctx context.Context, target Position) error {
+	for {
+		s.mu.Lock()
+		pos, err, moved := s.pos, s.err, s.moved
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if pos.Compare(target) >= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("binlog stream at %s, waiting for %s: %w", pos, target, ctx.Err())
+		case <-moved:
+		}
+	}
+}
+
+// Close stops the stream.
+func (s *Stream) Close() {
+	s.cancel()
+	s.syncer.Close()
+	<-s.done
+}
+
+// touches says whether a statement from the binlog changes the table's
+// definition. The statement is parsed, never matched by hand; one the
+// parser cannot read counts as touching the table when it names it, since
+// a false alarm costs a rerun and a miss costs data.
+func touches(eventSchema, query, schema, table string) bool {
+	q := strings.TrimSpace(query)
+	if strings.EqualFold(q, "BEGIN") || strings.EqualFold(q, "COMMIT") {
+		return false
+	}
+	stmts, _, err := parser.New().ParseSQL(q)
+	if err != nil {
+		return strings.Contains(strings.ToLower(q), strings.ToLower(table))
+	}
+	for _, st := range stmts {
+		if _, ok := st.(ast.DDLNode); !ok {
+			continue
+		}
+		v := &tableNames{}
+		st.Accept(v)
+		for _, tn := range v.names {
+			db := tn.Schema.O
+			if db == "" {
+				db = eventSchema
+			}
+			if strings.EqualFold(db, schema) && strings.EqualFold(tn.Name.O, table) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type tableNames struct{ names []*ast.TableName }
+
+func (v *tableNames) Enter(n ast.Node) (ast.Node, bool) {
+	if tn, ok := n.(*ast.TableName); ok {
+		v.names = append(v.names, tn)
+	}
+	return n, false
+}
+
+func (v *tableNames) Leave(n ast.Node) (ast.Node, bool) { return n, true }

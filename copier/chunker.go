@@ -1,0 +1,81 @@
+package copier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// Chunk is the key range (Lower, Upper]; a nil Lower is the start of the
+// table and a nil Upper its end.
+type Chunk struct {
+	Lower, Upper []any
+}
+
+// where renders the chunk's range condition and its arguments.
+func (p *Plan) where(c Chunk) (string, []any) {
+	cond, args := "1=1", []any(nil)
+	if c.Lower != nil {
+		cond = p.Key.compare(false, ">")
+		args = p.Key.compareArgs(c.Lower)
+	}
+	if c.Upper != nil {
+		cond += " AND " + p.Key.compare(false, "<=")
+		args = append(args, p.Key.compareArgs(c.Upper)...)
+	}
+	return cond, args
+}
+
+// nextChunk finds the chunk of at most size rows after lower by walking
+// the key index (keyset pagination): the boundary is the size-th key.
+// When fewer rows remain, the chunk is open-ended so that rows appended
+// while copying are copied too.
+func (p *Plan) nextChunk(ctx context.Context, db *sql.DB, lower []any, size int) (Chunk, error) {
+	cond, args := p.where(Chunk{Lower: lower})
+	q := fmt.Sprintf("%sSELECT %s FROM %s FORCE INDEX (%s) WHERE %s ORDER BY %s LIMIT 1 OFFSET %d",
+		mysqlx.Tag, mysqlx.QList(p.Key.names(false)), p.source(), mysqlx.Q(p.Key.Index), cond,
+		mysqlx.QList(p.Key.names(false)), size-1)
+	raw := make([]any, len(p.Key.Columns))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	err := db.QueryRowContext(ctx, q, args...).Scan(ptrs...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Chunk{Lower: lower}, nil
+	}
+	if err != nil {
+		return Chunk{}, fmt.Errorf("find chunk boundary: %w", err)
+	}
+	upper, err := p.Key.fromSQL(raw)
+	if err != nil {
+		return Chunk{}, fmt.Errorf("find chunk boundary: %w", err)
+	}
+	return Chunk{Lower: lower, Upper: upper}, nil
+}
+
+// copyChunk copies one chunk in a READ COMMITTED transaction: the source
+// rows are read from a snapshot without locks, so application writers are
+// never blocked by the copy. This is safe because every change committed
+// after the snapshot reaches the shadow through the binlog, applied only
+// once the chunk is done (see Copier).
+func (p *Plan) copyChunk(ctx context.Context, db *sql.DB, c Chunk) (int64, error) {
+	cond, args := p.where(c)
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, p.insertSelect()+" WHERE "+cond, args...)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

@@ -1,0 +1,152 @@
+// Package copier moves rows from the source table to the shadow: a keyset
+// chunker feeding server-side INSERT ... SELECT, and the binlog stream whose
+// changed keys are re-applied from the source between chunks.
+package copier
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Progress is a snapshot of the copy for progress reports.
+type Progress struct {
+	RowsCopied  int64
+	RowsApplied int64
+	Chunks      int64
+	ChunkSize   int
+	Pending     int
+	Done        bool
+}
+
+// Copier copies Plan's source into its shadow.
+//
+// Correctness rests on one ordering: changes are applied only between
+// chunks, and only for keys at or below the watermark (the upper bound of
+// the last copied chunk). A change above the watermark is dropped because
+// the copy has not read that row yet and will read its latest version. A
+// change at or below it re-copies the row from the source. So every row
+// ends equal to the source whatever the interleaving of copy and writes.
+type Copier struct {
+	DB      *sql.DB
+	Plan    *Plan
+	Changes *Changes
+	Log     *slog.Logger
+
+	ChunkTime time.Duration // target time of one chunk; the size adapts
+	MinChunk  int
+	MaxChunk  int
+	// Wait blocks while the server is too busy to copy; nil never waits.
+	Wait func(ctx context.Context) error
+	// Report receives progress after every chunk; nil is quiet.
+	Report func(Progress)
+
+	watermark []any
+	done      bool
+	progress  Progress
+}
+
+func (c *Copier) defaults() {
+	if c.ChunkTime <= 0 {
+		c.ChunkTime = 500 * time.Millisecond
+	}
+	if c.MinChunk <= 0 {
+		c.MinChunk = 100
+	}
+	if c.MaxChunk <= 0 {
+		c.MaxChunk = 200_000
+	}
+	if c.progress.ChunkSize == 0 {
+		c.progress.ChunkSize = 1000
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Run copies every chunk and applies the changes that came in meanwhile.
+func (c *Copier) Run(ctx context.Context) error {
+	c.defaults()
+	for !c.done {
+		if c.Wait != nil {
+			if err := c.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		chunk, err := c.Plan.nextChunk(ctx, c.DB, c.watermark, c.progress.ChunkSize)
+		if err != nil {
+			return fmt.Errorf("chunk %d: %w", c.progress.Chunks+1, err)
+		}
+		start := time.Now()
+		n, err := c.Plan.copyChunk(ctx, c.DB, chunk)
+		if err != nil {
+			return fmt.Errorf("copy chunk %d: %w", c.progress.Chunks+1, err)
+		}
+		c.tune(time.Since(start))
+		c.watermark, c.done = chunk.Upper, chunk.Upper == nil
+		c.progress.Chunks++
+		c.progress.RowsCopied += n
+		if _, err := c.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tune moves the chunk size toward the target chunk time, damped so one
+// slow chunk (a checkpoint, a cold page) does not collapse it.
+func (c *Copier) tune(took time.Duration) {
+	if took <= 0 {
+		took = time.Millisecond
+	}
+	ideal := float64(c.progress.ChunkSize) * float64(c.ChunkTime) / float64(took)
+	next := int(0.5*float64(c.progress.ChunkSize) + 0.5*ideal)
+	next = min(max(next, c.MinChunk), c.MaxChunk, c.progress.ChunkSize*4)
+	c.progress.ChunkSize = next
+}
+
+// Flush applies the pending changes below the watermark through the pool.
+func (c *Copier) Flush(ctx context.Context) (int64, error) {
+	c.defaults()
+	upto := c.watermark
+	if c.done {
+		upto = nil
+	}
+	if !c.done && upto == nil {
+		// Nothing copied yet: every change is above the watermark.
+		c.Changes.Take()
+		c.report()
+		return 0, nil
+	}
+	n, err := c.Plan.applyTx(ctx, c.DB, c.Changes.Take(), upto)
+	if err != nil {
+		return 0, err
+	}
+	c.progress.RowsApplied += n
+	c.report()
+	return n, nil
+}
+
+// FlushOn applies every pending change through ex, the connection that
+// holds the cut-over locks; it requires the copy to be done.
+func (c *Copier) FlushOn(ctx context.Context, ex execer) (int64, error) {
+	if !c.done {
+		return 0, fmt.Errorf("flush on cut-over connection before the copy is done")
+	}
+	n, err := c.Plan.apply(ctx, ex, c.Changes.Take(), nil)
+	c.progress.RowsApplied += n
+	return n, err
+}
+
+func (c *Copier) report() {
+	c.progress.Pending = c.Changes.Len()
+	c.progress.Done = c.done
+	if c.Report != nil {
+		c.Report(c.progress)
+	}
+}
+
+// Progress returns the counters so far.
+func (c *Copier) Progress() Progress { return c.progress }

@@ -1,0 +1,29 @@
+package copier
+
+import (
+	"fmt"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// Plan says what moves where: SourceCols of Source are inserted, in the
+// same order, into ShadowCols of Shadow, and rows are found by Key.
+type Plan struct {
+	Schema     string
+	Source     string
+	Shadow     string
+	SourceCols []string
+	ShadowCols []string
+	Key        Key
+}
+
+func (p *Plan) source() string { return mysqlx.QT(p.Schema, p.Source) }
+func (p *Plan) shadow() string { return mysqlx.QT(p.Schema, p.Shadow) }
+
+// insertSelect is the head of every statement that moves rows: the server
+// copies them, never the client.
+func (p *Plan) insertSelect() string {
+	return fmt.Sprintf("%sINSERT INTO %s (%s) SELECT %s FROM %s FORCE INDEX (%s)",
+		mysqlx.Tag, p.shadow(), mysqlx.QList(p.ShadowCols), mysqlx.QList(p.SourceCols),
+		p.source(), mysqlx.Q(p.Key.Index))
+}

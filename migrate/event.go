@@ -1,0 +1,45 @@
+package migrate
+
+import (
+	"time"
+
+	"github.com/godwit-db/godwit/copier"
+)
+
+// Phase is a step of the migration.
+type Phase string
+
+// The phases, in order.
+const (
+	PhasePreflight Phase = "preflight"
+	PhaseSetup     Phase = "setup"
+	PhaseCopy      Phase = "copy"
+	PhaseCatchUp   Phase = "catch-up"
+	PhaseCutover   Phase = "cut-over"
+	PhaseCleanup   Phase = "cleanup"
+	PhaseDone      Phase = "done"
+)
+
+// Event is a progress report: a phase change, or progress within one.
+type Event struct {
+	Time      time.Time
+	Phase     Phase
+	Message   string
+	RowsTotal int64 // the server's estimate of the table's rows
+	Progress  copier.Progress
+}
+
+// Summary is what a finished migration reports.
+type Summary struct {
+	Table           string
+	Rows            int64 // rows copied
+	Applied         int64 // rows re-applied from binlog changes
+	Changes         int64 // row changes seen in the binlog
+	Phases          map[Phase]time.Duration
+	CutoverStall    time.Duration // how long writes were held back by the successful attempt
+	CutoverAttempts int
+	CutoverApplied  int64 // rows applied while holding the lock
+	OldTable        string
+	OldDropped      bool
+	Total           time.Duration
+}

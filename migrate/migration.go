@@ -1,0 +1,216 @@
+// Package migrate runs one online schema change as a whole: parse and
+// plan, preflight checks, then the phases setup, copy, catch-up, cut-over
+// and cleanup.
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/godwit-db/godwit/copier"
+	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/tableinfo"
+	"github.com/godwit-db/godwit/migrate/alter"
+)
+
+type migration struct {
+	opt     Options
+	log     *slog.Logger
+	db      *sql.DB
+	server  Server
+	change  *alter.Change
+	source  *tableinfo.Table
+	shadow  *tableinfo.Table
+	created []string // tables this run created and must drop on failure
+
+	changes *copier.Changes
+	stream  *copier.Stream
+	copier  *copier.Copier
+
+	phase      Phase
+	phaseStart time.Time
+	summary    Summary
+}
+
+// Run migrates the table. It returns nil only when the new table has been
+// swapped in; a *Refusal means nothing was created.
+func Run(ctx context.Context, opt Options) (*Summary, error) {
+	opt.defaults()
+	m := &migration{opt: opt, log: opt.Log, summary: Summary{Table: opt.Table, Phases: map[Phase]time.Duration{}}}
+	start := time.Now()
+	err := m.run(ctx)
+	if m.stream != nil {
+		m.stream.Close()
+	}
+	if err != nil && len(m.created) > 0 {
+		if derr := m.dropCreated(); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}
+	if m.db != nil {
+		m.db.Close()
+	}
+	m.summary.Total = time.Since(start)
+	if err != nil {
+		return &m.summary, err
+	}
+	return &m.summary, nil
+}
+
+func (m *migration) run(ctx context.Context) error {
+	m.enter(PhasePreflight)
+	if err := m.preflight(ctx); err != nil {
+		return err
+	}
+	m.enter(PhaseSetup)
+	if err := m.createShadow(ctx); err != nil {
+		return err
+	}
+	plan, err := m.plan()
+	if err != nil {
+		return err
+	}
+	if err := m.startStream(ctx, plan); err != nil {
+		return err
+	}
+	m.enter(PhaseCopy)
+	if err := m.copier.Run(ctx); err != nil {
+		return err
+	}
+	m.enter(PhaseCatchUp)
+	if err := m.catchUp(ctx); err != nil {
+		return err
+	}
+	m.enter(PhaseCutover)
+	if err := m.cutover(ctx); err != nil {
+		return err
+	}
+	m.created = nil // the shadow is the table now; nothing to drop on failure
+	m.enter(PhaseCleanup)
+	if m.opt.DropOld {
+		q := mysqlx.Tag + "DROP TABLE " + mysqlx.QT(m.opt.Conn.Database, m.summary.OldTable)
+		if _, err := m.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("the tables were swapped, but dropping %s failed (drop it by hand): %w", m.summary.OldTable, err)
+		}
+		m.summary.OldDropped = true
+	}
+	m.enter(PhaseDone)
+	return nil
+}
+
+func (m *migration) preflight(ctx context.Context) error {
+	var err error
+	if m.change, err = alter.Parse(m.opt.Conn.Database, m.opt.Table, m.opt.Alter); err != nil {
+		return err
+	}
+	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
+		return err
+	}
+	if m.server, err = readServer(ctx, m.db); err != nil {
+		return err
+	}
+	m.source, err = tableinfo.Load(ctx, m.db, m.opt.Conn.Database, m.opt.Table)
+	if errors.Is(err, tableinfo.ErrNotFound) {
+		return refuse("table", "Check --database and --table.", "table %s.%s does not exist", m.opt.Conn.Database, m.opt.Table)
+	}
+	if err != nil {
+		return err
+	}
+	m.summary.Rows = 0
+	for _, check := range []func(context.Context) error{
+		func(ctx context.Context) error { return checkBinlog(ctx, m.db) },
+		m.checkPrivileges,
+		m.checkTable,
+		m.checkLeftovers,
+		func(context.Context) error { _, err := chooseKey(m.source, nil, m.change); return err },
+	} {
+		if err := check(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
+	pos, err := copier.MasterPosition(ctx, m.db)
+	if err != nil {
+		return err
+	}
+	m.changes = copier.NewChanges()
+	m.stream, err = copier.StartStream(ctx, copier.StreamConfig{
+		Conn: m.opt.Conn, Flavor: m.server.Flavor, Schema: m.opt.Conn.Database, Table: m.opt.Table, Key: plan.Key, Log: m.log,
+	}, pos, m.changes)
+	if err != nil {
+		return err
+	}
+	m.copier = &copier.Copier{
+		DB: m.db, Plan: plan, Changes: m.changes, Log: m.log, ChunkTime: m.opt.ChunkTime,
+		Wait: func(context.Context) error { return m.stream.Err() },
+		Report: func(p copier.Progress) {
+			m.emit(Event{Phase: m.phase, Progress: p})
+		},
+	}
+	return nil
+}
+
+// catchUp applies changes until the stream has read what the server had
+// written when catch-up started, so the cut-over's lock is held briefly.
+func (m *migration) catchUp(ctx context.Context) error {
+	for range 100 {
+		pos, err := copier.MasterPosition(ctx, m.db)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = m.stream.WaitFor(wctx, pos)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("catch up with the binlog: %w", err)
+		}
+		if _, err := m.copier.Flush(ctx); err != nil {
+			return err
+		}
+		if m.changes.Len() < 1000 {
+			return nil
+		}
+	}
+	return fmt.Errorf("catch up: the write rate outpaces applying changes (%d pending)", m.changes.Len())
+}
+
+func (m *migration) enter(p Phase) {
+	now := time.Now()
+	if m.phase != "" {
+		m.summary.Phases[m.phase] += now.Sub(m.phaseStart)
+	}
+	m.phase, m.phaseStart = p, now
+	if m.copier != nil {
+		m.summary.Rows = m.copier.Progress().RowsCopied
+		m.summary.Applied = m.copier.Progress().RowsApplied
+	}
+	if m.changes != nil {
+		m.summary.Changes = m.changes.Seen()
+	}
+	m.log.Info("phase", "phase", p, "table", m.opt.Table)
+	m.emit(Event{Phase: p, Message: "phase " + string(p)})
+}
+
+func (m *migration) emit(e Event) {
+	if m.opt.Report == nil {
+		return
+	}
+	e.Time = time.Now()
+	if e.Phase == "" {
+		e.Phase = m.phase
+	}
+	if m.source != nil {
+		e.RowsTotal = m.source.Rows
+	}
+	if m.copier != nil && e.Progress == (copier.Progress{}) {
+		e.Progress = m.copier.Progress()
+	}
+	m.opt.Report(e)
+}

@@ -1,0 +1,38 @@
+package migrate
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// Options are the inputs of one migration.
+type Options struct {
+	Conn  mysqlx.Config // Database is the table's schema
+	Table string
+	Alter string // the clause after ALTER TABLE t, or a whole ALTER TABLE statement
+
+	DropOld            bool          // drop _<table>_old after a successful swap
+	ChunkTime          time.Duration // target duration of one copy chunk
+	CutoverLockTimeout time.Duration // longest the application's writes may be held back per attempt
+	CutoverRetries     int
+
+	Log    *slog.Logger
+	Report func(Event) // progress and phase changes; nil is quiet
+}
+
+func (o *Options) defaults() {
+	if o.ChunkTime <= 0 {
+		o.ChunkTime = 500 * time.Millisecond
+	}
+	if o.CutoverLockTimeout <= 0 {
+		o.CutoverLockTimeout = 3 * time.Second
+	}
+	if o.CutoverRetries <= 0 {
+		o.CutoverRetries = 10
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}

@@ -1,0 +1,194 @@
+package migrate_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sandboxtest"
+	"github.com/godwit-db/godwit/internal/workload"
+	"github.com/godwit-db/godwit/migrate"
+)
+
+// expectation is a scenario's expect.json: which columns the writers must
+// leave alone and how the model maps onto the new table.
+type expectation struct {
+	Frozen []string          `json:"frozen"`
+	Rename map[string]string `json:"rename"`
+	Skip   []string          `json:"skip"`
+	Added  map[string]string `json:"added"`
+}
+
+func scenarioRows() int {
+	if n, err := strconv.Atoi(os.Getenv("GODWIT_TEST_ROWS")); err == nil && n > 0 {
+		return n
+	}
+	return 100_000
+}
+
+func options(sb *sandboxtest.Sandbox, table, alter string) migrate.Options {
+	return migrate.Options{
+		Conn:  mysqlx.Config{Host: sb.Host, Port: sb.Port, User: sb.User, Password: sb.Password, Database: sb.Database},
+		Table: table, Alter: alter,
+		ChunkTime: 200 * time.Millisecond,
+	}
+}
+
+// TestMigrations runs every folder of testdata/migrations: a table of
+// every column type, writers inserting, updating, deleting and moving keys
+// the whole time, the migration, then a row-for-row comparison of the
+// swapped table with what the writers committed.
+func TestMigrations(t *testing.T) {
+	dirs, err := filepath.Glob("../testdata/migrations/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			alterText, err := os.ReadFile(filepath.Join(dir, "alter.sql"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exp expectation
+			if b, err := os.ReadFile(filepath.Join(dir, "expect.json")); err != nil {
+				t.Fatal(err)
+			} else if err := json.Unmarshal(b, &exp); err != nil {
+				t.Fatalf("expect.json: %v", err)
+			}
+			runScenario(t, strings.TrimSpace(string(alterText)), exp)
+		})
+	}
+}
+
+func runScenario(t *testing.T, alter string, exp expectation) {
+	sb := sandboxtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
+		t.Fatal(err)
+	}
+	model, err := workload.Load(ctx, sb.DB, "t", scenarioRows(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 4, Rate: 400, Frozen: exp.Frozen, Seed: 2})
+	time.Sleep(300 * time.Millisecond) // writes before the migration starts too
+
+	sum, err := migrate.Run(ctx, options(sb, "t", alter))
+	time.Sleep(300 * time.Millisecond) // and after the swap, into the new table
+	stats, werr := run.Stop()
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if werr != nil {
+		t.Fatalf("writers: %v", werr)
+	}
+	if stats.Inserts == 0 || stats.Updates == 0 || stats.Deletes == 0 || stats.KeyUpdates == 0 {
+		t.Fatalf("the writers did not exercise every kind of change: %+v", stats)
+	}
+	t.Logf("rows %d, copied %d, binlog changes %d, re-applied %d, cut-over stall %s (attempt %d); writers %d ins %d upd %d del %d key-moves, max latency %s",
+		model.Len(), sum.Rows, sum.Changes, sum.Applied, sum.CutoverStall, sum.CutoverAttempts,
+		stats.Inserts, stats.Updates, stats.Deletes, stats.KeyUpdates, stats.MaxLatency)
+
+	want := workload.Expect{Rename: exp.Rename, Skip: exp.Skip, Added: map[string]*string{}}
+	for c, v := range exp.Added {
+		want.Added[c] = &v
+	}
+	if err := model.Compare(ctx, sb.DB, "t", want); err != nil {
+		t.Fatalf("the migrated table differs from what the writers committed: %v", err)
+	}
+	if got := tables(t, sb); strings.Join(got, ",") != "_t_old,t" {
+		t.Fatalf("tables after the migration: %v, want [_t_old t]", got)
+	}
+}
+
+// TestDropOld checks that --drop-old leaves only the new table.
+func TestDropOld(t *testing.T) {
+	sb := sandboxtest.New(t)
+	ctx := context.Background()
+	sb.Exec(t, "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a VARCHAR(10))")
+	sb.Exec(t, "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+	opt := options(sb, "t", "MODIFY a VARCHAR(20)")
+	opt.DropOld = true
+	sum, err := migrate.Run(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.OldDropped || sum.Rows != 3 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if got := tables(t, sb); strings.Join(got, ",") != "t" {
+		t.Fatalf("tables: %v, want only t", got)
+	}
+	var typ string
+	if err := sb.DB.QueryRow("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' AND COLUMN_NAME = 'a'").Scan(&typ); err != nil || typ != "varchar(20)" {
+		t.Fatalf("column a is %q (%v), want varchar(20)", typ, err)
+	}
+}
+
+// TestRefusals runs every folder of testdata/refusals: its setup.sql, the
+// ALTER, and the refusal message expected; nothing may be created.
+func TestRefusals(t *testing.T) {
+	dirs, err := filepath.Glob("../testdata/refusals/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no refusal cases: %v", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			read := func(name string) string {
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.TrimSpace(string(b))
+			}
+			sb := sandboxtest.New(t)
+			for _, stmt := range strings.Split(read("setup.sql"), ";\n") {
+				if stmt = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(stmt), ";")); stmt != "" {
+					sb.Exec(t, stmt)
+				}
+			}
+			before := tables(t, sb)
+			_, err := migrate.Run(context.Background(), options(sb, "t", read("alter.sql")))
+			if err == nil {
+				t.Fatal("migrate succeeded, want a refusal")
+			}
+			if !migrate.IsRefusal(err) {
+				t.Errorf("error is not a refusal: %v", err)
+			}
+			if want := read("expect.txt"); !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not mention %q", err, want)
+			}
+			t.Logf("message: %v", err)
+			if after := tables(t, sb); strings.Join(after, ",") != strings.Join(before, ",") {
+				t.Errorf("tables changed: before %v, after %v", before, after)
+			}
+		})
+	}
+}
+
+func tables(t *testing.T, sb *sandboxtest.Sandbox) []string {
+	t.Helper()
+	rows, err := sb.DB.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,42 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// Server is what godwit learned of the server it talks to.
+type Server struct {
+	Version string
+	Flavor  string // "mariadb" or "mysql", as go-mysql names them
+}
+
+func readServer(ctx context.Context, db *sql.DB) (Server, error) {
+	var s Server
+	if err := db.QueryRowContext(ctx, mysqlx.Tag+"SELECT VERSION()").Scan(&s.Version); err != nil {
+		return s, fmt.Errorf("read server version: %w", err)
+	}
+	s.Flavor = "mysql"
+	if strings.Contains(strings.ToLower(s.Version), "mariadb") {
+		s.Flavor = "mariadb"
+	}
+	return s, nil
+}
+
+// variable reads a global variable; ok is false when the server has none
+// of that name (it differs between MySQL and MariaDB).
+func variable(ctx context.Context, db *sql.DB, name string) (value string, ok bool, err error) {
+	var n, v string
+	err = db.QueryRowContext(ctx, mysqlx.Tag+"SHOW GLOBAL VARIABLES WHERE Variable_name = ?", name).Scan(&n, &v)
+	if err == sql.ErrNoRows {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read @@%s: %w", name, err)
+	}
+	return v, true, nil
+}

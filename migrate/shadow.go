@@ -1,0 +1,75 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/godwit-db/godwit/copier"
+	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/tableinfo"
+)
+
+// createShadow creates the shadow table like the source and applies the
+// user's ALTER text to it verbatim: the server, not godwit, decides what
+// the new structure is. On any failure the shadow is dropped again.
+func (m *migration) createShadow(ctx context.Context) (err error) {
+	db, shadow := m.opt.Conn.Database, shadowName(m.opt.Table)
+	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sCREATE TABLE %s LIKE %s", mysqlx.Tag, mysqlx.QT(db, shadow), mysqlx.QT(db, m.opt.Table))); err != nil {
+		return fmt.Errorf("create shadow table %s: %w", shadow, err)
+	}
+	m.created = append(m.created, shadow)
+	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sALTER TABLE %s %s", mysqlx.Tag, mysqlx.QT(db, shadow), m.change.Clause)); err != nil {
+		return refuse("alter", "Fix the ALTER; nothing was changed on the original table.", "the server rejected the ALTER on the shadow table: %v", err)
+	}
+	m.shadow, err = tableinfo.Load(ctx, m.db, db, shadow)
+	if err != nil {
+		return fmt.Errorf("read shadow table: %w", err)
+	}
+	return nil
+}
+
+// plan maps the shadow's columns to their source columns and picks the key.
+func (m *migration) plan() (*copier.Plan, error) {
+	key, err := chooseKey(m.source, m.shadow, m.change)
+	if err != nil {
+		return nil, err
+	}
+	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key}
+	for _, c := range m.shadow.Columns {
+		if c.Generated {
+			continue
+		}
+		old, ok := m.change.OldName(c.Name)
+		if !ok {
+			continue
+		}
+		src, ok := m.source.Column(old)
+		if !ok {
+			continue
+		}
+		p.SourceCols = append(p.SourceCols, src.Name)
+		p.ShadowCols = append(p.ShadowCols, c.Name)
+	}
+	if len(p.ShadowCols) == 0 {
+		return nil, refuse("alter", "Check the ALTER.", "no column of the new table comes from the old one")
+	}
+	return p, nil
+}
+
+// dropCreated drops the tables this run created, on a fresh context so
+// that a cancelled run still cleans up.
+func (m *migration) dropCreated() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var errs []error
+	for i := len(m.created) - 1; i >= 0; i-- {
+		q := fmt.Sprintf("%sDROP TABLE IF EXISTS %s", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, m.created[i]))
+		if _, err := m.db.ExecContext(ctx, q); err != nil {
+			errs = append(errs, fmt.Errorf("drop %s: %w", m.created[i], err))
+		}
+	}
+	m.created = nil
+	return errors.Join(errs...)
+}

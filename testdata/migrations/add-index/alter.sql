@@ -1,0 +1,1 @@
+ADD INDEX dtm_k (dtm, k)

@@ -1,0 +1,1 @@
+RENAME COLUMN vb TO vbin

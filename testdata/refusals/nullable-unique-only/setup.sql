@@ -1,0 +1,1 @@
+CREATE TABLE t (a INT NULL, b INT NULL, UNIQUE KEY ua (a));

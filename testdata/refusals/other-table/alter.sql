@@ -1,0 +1,1 @@
+ALTER TABLE other ADD COLUMN c INT

@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# The local MariaDB sandbox for godwit's integration tests: a primary and a
+# GTID replica with a ROW binlog, on private ports, under a temporary
+# directory. The connection settings go to .sandbox/env at the repo root.
+#
+# Usage: sandbox.sh start | stop [--force] | status
+#   GODWIT_SANDBOX_PORT          primary port (default 33061)
+#   GODWIT_SANDBOX_REPLICA_PORT  replica port (default 33062)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$here/../.." && pwd)
+state_dir=$repo_root/.sandbox
+env_file=$state_dir/env
+
+primary_port=${GODWIT_SANDBOX_PORT:-33061}
+replica_port=${GODWIT_SANDBOX_REPLICA_PORT:-33062}
+test_user=godwit
+test_password=godwit-sandbox
+repl_password=repl-sandbox
+wait_seconds=60
+
+say() { echo "sandbox: $*"; }
+die() { echo "sandbox: error: $*" >&2; exit 1; }
+
+# A non-root PATH often lacks the sbin directories where mariadbd lives.
+find_bin() {
+	local p d
+	if p=$(command -v "$1" 2>/dev/null); then echo "$p"; return 0; fi
+	for d in /usr/sbin /usr/local/sbin; do
+		if [ -x "$d/$1" ]; then echo "$d/$1"; return 0; fi
+	done
+	return 1
+}
+
+need_server_bins() {
+	mariadbd=$(find_bin mariadbd) ||
+		die "mariadbd not found: run 'make deps' (installs mariadb-server and mariadb-client)"
+	install_db=$(find_bin mariadb-install-db) ||
+		die "mariadb-install-db not found: run 'make deps'"
+	need_client_bins
+}
+
+need_client_bins() {
+	client=$(find_bin mariadb) || die "mariadb client not found: run 'make deps'"
+	admin=$(find_bin mariadb-admin) || die "mariadb-admin not found: run 'make deps'"
+}
+
+# Per-instance paths; $1 is the sandbox dir, $2 primary|replica.
+datadir() { echo "$1/$2/data"; }
+socket() { echo "$1/$2/mariadbd.sock"; }
+errlog() { echo "$1/$2/error.log"; }
+
+sql() { # socket, then mariadb client args
+	local sock=$1
+	shift
+	"$client" --no-defaults --protocol=socket --socket="$sock" -uroot \
+		--batch --skip-column-names --connect-timeout=5 "$@"
+}
+
+# Vertical output: with --skip-column-names it would lose the field names.
+slave_status() { # socket
+	"$client" --no-defaults --protocol=socket --socket="$1" -uroot \
+		--connect-timeout=5 -e 'SHOW SLAVE STATUS\G'
+}
+
+ping_ok() {
+	"$admin" --no-defaults --protocol=socket --socket="$1" -uroot \
+		--connect-timeout=2 ping >/dev/null 2>&1
+}
+
+port_in_use() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Alive and not a zombie: kill -0 succeeds on a zombie no one has reaped.
+alive() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Pids of our mariadbd for one instance, matched on its unique datadir so
+# that nothing else (such as a machine service) is ever touched.
+instance_pids() {
+	local want f pid comm
+	want="--datadir=$(datadir "$1" "$2")"
+	while read -r f; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+		if [ "$comm" = mariadbd ] && alive "$pid"; then echo "$pid"; fi
+	done < <(grep -lszxF -- "$want" /proc/[0-9]*/cmdline)
+	return 0
+}
+
+slave_field() { # SHOW SLAVE STATUS\G output on stdin, field name
+	awk -v f="$1" '{ sub(/^ +/, "") } index($0, f ":") == 1 { v = substr($0, length(f) + 2); sub(/^ /, "", v); print v }'
+}
+
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
+
+show_log_tail() {
+	local log
+	log=$(errlog "$1" "$2")
+	if [ -f "$log" ]; then
+		echo "---- last lines of $2 error log ($log) ----" >&2
+		tail -n 30 "$log" >&2
+		echo "----" >&2
+	fi
+}
+
+load_env() {
+	# shellcheck disable=SC1090
+	. "$env_file"
+	: "${GODWIT_SANDBOX_DIR:?}" "${GODWIT_TEST_SOCKET:?}" "${GODWIT_TEST_REPLICA_SOCKET:?}"
+}
+
+# Both instances of the sandbox recorded in .sandbox/env answer.
+recorded_running() {
+	[ -f "$env_file" ] || return 1
+	(load_env && ping_ok "$GODWIT_TEST_SOCKET" && ping_ok "$GODWIT_TEST_REPLICA_SOCKET")
+}
+
+lock_state() {
+	mkdir -p "$state_dir"
+	exec 9>"$state_dir/lock"
+	flock -w 300 9 || die "another sandbox start/stop holds $state_dir/lock"
+}
+
+init_instance() { # dir, name
+	local d=$1/$2 user_opt=()
+	[ "$(id -u)" -ne 0 ] || user_opt=(--user=root)
+	mkdir -p "$d/tmp"
+	# TCP root logins would be password-less; root only needs the socket,
+	# which lives in a 0700 directory.
+	cat >"$d/init.sql" <<-'SQL'
+		DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';
+		DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host <> 'localhost';
+	SQL
+	# A private tmpdir, also here: a starting mariadbd deletes every #sql*
+	# file in its tmpdir, which breaks any other server sharing it.
+	"$install_db" --no-defaults --datadir="$(datadir "$1" "$2")" "${user_opt[@]}" \
+		--auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+		--tmpdir="$d/tmp" --extra-file="$d/init.sql" >"$d/install.log" 2>&1
+}
+
+launch_instance() { # dir, name, port, server id, extra mariadbd options...
+	local dir=$1 name=$2 port=$3 id=$4 user_opt=()
+	shift 4
+	[ "$(id -u)" -ne 0 ] || user_opt=(--user=root)
+	# setsid: a Ctrl-C aimed at make or go test must not reach the servers;
+	# the closed fds keep CI pipes and our lock files free of them.
+	setsid "$mariadbd" --no-defaults "${user_opt[@]}" \
+		--datadir="$(datadir "$dir" "$name")" \
+		--socket="$(socket "$dir" "$name")" \
+		--pid-file="$dir/$name/mariadbd.pid" \
+		--log-error="$(errlog "$dir" "$name")" \
+		--tmpdir="$dir/$name/tmp" \
+		--port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
+		--server-id="$id" \
+		--log-bin=mariadb-bin --relay-log=relay-bin \
+		--binlog-format=ROW --binlog-row-image=FULL \
+		--log-slave-updates --gtid-strict-mode=ON \
+		--innodb-buffer-pool-size=256M \
+		--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
+		--max-connections=500 \
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+		"$@" </dev/null >"$dir/$name/stdout.log" 2>&1 8>&- 9>&- &
+}
+
+wait_up() { # dir, name, deadline (epoch seconds)
+	local sock
+	sock=$(socket "$1" "$2")
+	while ! ping_ok "$sock"; do
+		if [ -z "$(instance_pids "$1" "$2")" ] && [ ! -S "$sock" ]; then
+			show_log_tail "$1" "$2"
+			die "$2 mariadbd exited during startup"
+		fi
+		if [ "$(date +%s)" -ge "$3" ]; then
+			show_log_tail "$1" "$2"
+			die "$2 did not accept connections within ${wait_seconds}s"
+		fi
+		sleep 0.2
+	done
+}
+
+wait_replication() { # dir, deadline
+	local status io sqlt pos rsock
+	rsock=$(socket "$1" replica)
+	while :; do
+		status=$(slave_status "$rsock")
+		io=$(slave_field Slave_IO_Running <<<"$status")
+		sqlt=$(slave_field Slave_SQL_Running <<<"$status")
+		[ "$io" = Yes ] && [ "$sqlt" = Yes ] && break
+		if [ "$(date +%s)" -ge "$2" ]; then
+			echo "$status" | grep -E 'Running|Last_.*Error' >&2 || true
+			show_log_tail "$1" replica
+			die "replication did not start within ${wait_seconds}s (IO=$io SQL=$sqlt)"
+		fi
+		sleep 0.2
+	done
+	# The users made on the primary must exist on the replica before use.
+	pos=$(sql "$(socket "$1" primary)" -e 'SELECT @@gtid_binlog_pos')
+	local left=$(($2 - $(date +%s)))
+	[ "$left" -gt 0 ] || left=1
+	[ "$(sql "$rsock" -e "SELECT MASTER_GTID_WAIT('$pos', $left)")" = 0 ] ||
+		die "replica did not apply the primary's position $pos within ${wait_seconds}s"
+}
+
+# Stop one instance: a clean shutdown first, then signals, all bounded.
+stop_instance() { # dir, name
+	local pids pid i
+	pids=$(instance_pids "$1" "$2")
+	[ -n "$pids" ] || return 0
+	if [ -n "${admin:-}" ] && [ -S "$(socket "$1" "$2")" ]; then
+		timeout 60 "$admin" --no-defaults --protocol=socket --socket="$(socket "$1" "$2")" \
+			-uroot --connect-timeout=5 shutdown >/dev/null 2>&1 || true
+	fi
+	for sig in TERM KILL; do
+		for ((i = 0; i < 100; i++)); do
+			pids=$(instance_pids "$1" "$2")
+			[ -n "$pids" ] || return 0
+			sleep 0.1
+		done
+		say "$2 still running after 10s; sending SIG$sig"
+		for pid in $pids; do kill -s "$sig" "$pid" 2>/dev/null || true; done
+	done
+	for ((i = 0; i < 50; i++)); do
+		[ -n "$(instance_pids "$1" "$2")" ] || return 0
+		sleep 0.1
+	done
+	echo "sandbox: error: $2 mariadbd (pid $pids) survives SIGKILL" >&2
+	return 1
+}
+
+# Stop both instances and remove the directory, which must be ours.
+destroy() { # dir
+	local dir=$1 rc=0
+	case "$(basename "$dir")" in
+	godwit-sandbox.*) ;;
+	*) die "refusing to remove $dir: not a sandbox directory" ;;
+	esac
+	stop_instance "$dir" replica & # in parallel: saves a second per stop
+	local rpid=$!
+	stop_instance "$dir" primary || rc=1
+	wait "$rpid" || rc=1
+	[ "$rc" -eq 0 ] || return 1
+	if [ -d "$dir" ]; then
+		[ -f "$dir/.godwit-sandbox" ] || die "refusing to remove $dir: no .godwit-sandbox marker"
+		rm -rf "$dir"
+	fi
+}
+
+write_env() { # dir
+	local tmp=$env_file.tmp
+	{
+		echo "# Written by testdata/sandbox/sandbox.sh start; removed by stop."
+		printf 'export GODWIT_TEST_HOST=%q\n' 127.0.0.1
+		printf 'export GODWIT_TEST_PORT=%q\n' "$primary_port"
+		printf 'export GODWIT_TEST_USER=%q\n' "$test_user"
+		printf 'export GODWIT_TEST_PASSWORD=%q\n' "$test_password"
+		printf 'export GODWIT_TEST_REPLICA_PORT=%q\n' "$replica_port"
+		printf 'export GODWIT_TEST_SOCKET=%q\n' "$(socket "$1" primary)"
+		printf 'export GODWIT_TEST_REPLICA_SOCKET=%q\n' "$(socket "$1" replica)"
+		printf 'export GODWIT_SANDBOX_DIR=%q\n' "$1"
+	} >"$tmp"
+	mv "$tmp" "$env_file"
+}
+
+cmd_start() {
+	local t0 dir deadline p1 p2 sock
+	need_server_bins
+	lock_state
+	if recorded_running; then
+		load_env
+		say "already running (primary 127.0.0.1:$GODWIT_TEST_PORT, replica 127.0.0.1:$GODWIT_TEST_REPLICA_PORT, dir $GODWIT_SANDBOX_DIR)"
+		return 0
+	fi
+	if [ -f "$env_file" ]; then
+		say "found a stale sandbox in $env_file; cleaning it up"
+		(load_env && destroy "$GODWIT_SANDBOX_DIR") || die "could not clean up the stale sandbox"
+		rm -f "$env_file"
+	fi
+	[ "$primary_port" != "$replica_port" ] || die "primary and replica ports must differ"
+	for p in "$primary_port" "$replica_port"; do
+		# mariadbd silently wraps ports above 65535.
+		if ! [[ "$p" =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "bad port: $p"; fi
+		port_in_use "$p" && die "port 127.0.0.1:$p is in use (another sandbox? see 'pgrep -a mariadbd');" \
+			"choose others with GODWIT_SANDBOX_PORT and GODWIT_SANDBOX_REPLICA_PORT"
+	done
+
+	t0=$(now_ms)
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/godwit-sandbox.XXXXXX")
+	touch "$dir/.godwit-sandbox"
+	sock=$(socket "$dir" replica)
+	[ "${#sock}" -lt 100 ] || { rm -rf "$dir"; die "socket path $sock is too long; set a shorter TMPDIR"; }
+	# From here on, a failure must not leave servers or files behind.
+	# shellcheck disable=SC2064 # $dir is expanded now on purpose
+	trap "rc=\$?; if [ \$rc -ne 0 ]; then say 'start failed; cleaning up'; destroy '$dir' || true; fi" EXIT
+
+	say "initializing in $dir"
+	init_instance "$dir" primary &
+	p1=$!
+	init_instance "$dir" replica &
+	p2=$!
+	wait "$p1" || { cat "$dir/primary/install.log" >&2; die "mariadb-install-db failed for the primary"; }
+	wait "$p2" || { cat "$dir/replica/install.log" >&2; die "mariadb-install-db failed for the replica"; }
+
+	launch_instance "$dir" primary "$primary_port" 1
+	launch_instance "$dir" replica "$replica_port" 2 --read-only=ON
+	deadline=$(($(date +%s) + wait_seconds))
+	wait_up "$dir" primary "$deadline"
+	wait_up "$dir" replica "$deadline"
+
+	# Made on the primary after the binlog is on, so that they replicate.
+	sql "$(socket "$dir" primary)" <<-SQL
+		CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '$repl_password';
+		GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';
+		CREATE USER '$test_user'@'127.0.0.1' IDENTIFIED BY '$test_password';
+		GRANT ALL PRIVILEGES ON *.* TO '$test_user'@'127.0.0.1' WITH GRANT OPTION;
+		CREATE USER '$test_user'@'localhost' IDENTIFIED BY '$test_password';
+		GRANT ALL PRIVILEGES ON *.* TO '$test_user'@'localhost' WITH GRANT OPTION;
+	SQL
+	sql "$(socket "$dir" replica)" <<-SQL
+		CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port,
+		  MASTER_USER='repl', MASTER_PASSWORD='$repl_password',
+		  MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
+		START SLAVE;
+	SQL
+	wait_replication "$dir" "$deadline"
+
+	write_env "$dir"
+	trap - EXIT
+	t0=$(($(now_ms) - t0))
+	say "started in $((t0 / 1000)).$(printf %03d $((t0 % 1000)))s:" \
+		"primary 127.0.0.1:$primary_port, replica 127.0.0.1:$replica_port (env in ${env_file#"$repo_root"/})"
+}
+
+cmd_stop() {
+	lock_state
+	if [ ! -f "$env_file" ]; then
+		say "not running (no ${env_file#"$repo_root"/})"
+		return 0
+	fi
+	# with-sandbox.sh holds users.lock while its command runs (and stops
+	# the sandbox itself, with --force, when the last one ends).
+	if [ "${1:-}" != --force ] && ! flock -n -x "$state_dir/users.lock" true; then
+		die "in use by a running with-sandbox.sh (make test?), which stops it when done;" \
+			"to stop it anyway: $0 stop --force"
+	fi
+	admin=$(find_bin mariadb-admin) || admin= # without it, stop by signal
+	load_env
+	destroy "$GODWIT_SANDBOX_DIR" || die "could not stop the sandbox in $GODWIT_SANDBOX_DIR"
+	rm -f "$env_file"
+	say "stopped"
+}
+
+cmd_status() {
+	local ok=0 status io sqlt err
+	if [ ! -f "$env_file" ]; then
+		say "not running (no ${env_file#"$repo_root"/})"
+		return 1
+	fi
+	need_client_bins
+	load_env
+	echo "dir:     $GODWIT_SANDBOX_DIR"
+	if ping_ok "$GODWIT_TEST_SOCKET"; then
+		echo "primary: up   127.0.0.1:$GODWIT_TEST_PORT"
+	else
+		echo "primary: DOWN 127.0.0.1:$GODWIT_TEST_PORT"
+		ok=1
+	fi
+	if ! ping_ok "$GODWIT_TEST_REPLICA_SOCKET"; then
+		echo "replica: DOWN 127.0.0.1:$GODWIT_TEST_REPLICA_PORT"
+		return 1
+	fi
+	echo "replica: up   127.0.0.1:$GODWIT_TEST_REPLICA_PORT"
+	status=$(slave_status "$GODWIT_TEST_REPLICA_SOCKET")
+	io=$(slave_field Slave_IO_Running <<<"$status")
+	sqlt=$(slave_field Slave_SQL_Running <<<"$status")
+	echo "replica: Slave_IO_Running=${io:-?} Slave_SQL_Running=${sqlt:-?}" \
+		"Seconds_Behind_Master=$(slave_field Seconds_Behind_Master <<<"$status")"
+	for f in Last_IO_Error Last_SQL_Error; do
+		err=$(slave_field "$f" <<<"$status")
+		[ -z "$err" ] || echo "replica: $f: $err"
+	done
+	[ "$io" = Yes ] && [ "$sqlt" = Yes ] || ok=1
+	return "$ok"
+}
+
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop "${2:-}" ;;
+status) cmd_status ;;
+*)
+	echo "usage: $0 start | stop [--force] | status" >&2
+	exit 2
+	;;
+esac
