@@ -16,7 +16,7 @@ GO           ?= go
 SANDBOX      := testdata/sandbox/sandbox.sh
 WITH_SANDBOX := testdata/sandbox/with-sandbox.sh
 
-.PHONY: all deps build vet test sandbox-start sandbox-stop sandbox-status
+.PHONY: all deps build vet test demo bench sandbox-start sandbox-stop sandbox-status
 
 all: build
 
@@ -58,4 +58,9 @@ sandbox-stop:
 sandbox-status:
 	$(SANDBOX) status
 
-# demo and bench targets go here (they run through $(WITH_SANDBOX) too).
+
+# demo: a million-row table under a live write load, migrated with the
+# progress bar showing (DEMO_ROWS=... for another size).
+DEMO_ROWS ?= 1000000
+demo: deps build
+	$(WITH_SANDBOX) $(GO) run ./internal/demo -rows $(DEMO_ROWS)

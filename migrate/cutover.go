@@ -157,6 +157,7 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	if err := waitRenameQueued(actx, a, bID, renamed); err != nil {
 		return fail(fmt.Errorf("wait for the rename to queue: %w", err))
 	}
+	queued := time.Now()
 	pos, err := copier.MasterPosition(actx, a)
 	if err != nil {
 		return fail(err)
@@ -164,22 +165,29 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	if err := m.stream.WaitFor(actx, pos); err != nil {
 		return fail(fmt.Errorf("drain the binlog under lock: %w", err))
 	}
+	drained := time.Now()
 	n, err := m.copier.FlushOn(actx, a)
 	if err != nil {
 		return fail(fmt.Errorf("apply the last changes under lock: %w", err))
 	}
 	m.summary.CutoverApplied = n
+	applied := time.Now()
 
 	if _, err := a.ExecContext(ctx, mysqlx.Tag+"DROP TABLE "+sentry); err != nil {
 		return fail(fmt.Errorf("drop cut-over sentry: %w", err))
 	}
 	sentryDropped = true
+	dropped := time.Now()
 	unlock()
 	if err := <-renamed; err != nil {
 		// The sentry is gone and the rename failed: still nothing swapped.
 		return time.Since(lockStart), fmt.Errorf("rename: %w", err)
 	}
-	m.log.Info("tables swapped", "held", time.Since(locked).Round(time.Millisecond), "applied_under_lock", n)
+	m.log.Info("tables swapped", "held", time.Since(locked).Round(time.Millisecond).String(),
+		"rename_queued_after", queued.Sub(locked).Round(time.Millisecond).String(),
+		"binlog_drained_after", drained.Sub(locked).Round(time.Millisecond).String(),
+		"applied_after", applied.Sub(locked).Round(time.Millisecond).String(),
+		"sentry_dropped_after", dropped.Sub(locked).Round(time.Millisecond).String(), "applied_under_lock", n)
 	return time.Since(lockStart), nil
 }
 

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -16,25 +19,44 @@ import (
 type connFlags struct {
 	host, user, password, database, table, defaultsFile string
 	port                                                int
+
+	// passwordFrom says where config found the password, for error
+	// messages: "--password", "MYSQL_PWD", "--defaults-file F" or "".
+	passwordFrom string
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&c.host, "host", "127.0.0.1", "server host")
-	fs.IntVar(&c.port, "port", 3306, "server port")
+	fs.StringVar(&c.host, "host", "127.0.0.1", "server host (default: from --defaults-file, else 127.0.0.1)")
+	fs.IntVar(&c.port, "port", 3306, "server TCP port (default: from --defaults-file, else 3306)")
 	fs.StringVar(&c.user, "user", "", "user (default: from --defaults-file, else root)")
 	fs.StringVar(&c.password, "password", "", "password (prefer MYSQL_PWD or --defaults-file: argv is visible to other users)")
-	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] section gives user, password, host, port")
-	fs.StringVar(&c.database, "database", "", "database of the table (required)")
+	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port")
+	fs.StringVar(&c.database, "database", "", "database (schema) of the table (required)")
 	fs.StringVar(&c.table, "table", "", "table to change (required)")
 }
 
 // config resolves the connection: flags win, then MYSQL_PWD for the
 // password, then the defaults file.
 func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
-	if c.database == "" || c.table == "" {
-		return mysqlx.Config{}, usageError{fmt.Errorf("--database and --table are required")}
+	var missing []string
+	if c.database == "" {
+		missing = append(missing, "--database")
+	}
+	if c.table == "" {
+		missing = append(missing, "--table")
+	}
+	if len(missing) > 0 {
+		verb := "is"
+		if len(missing) > 1 {
+			verb = "are"
+		}
+		return mysqlx.Config{}, usageError{fmt.Errorf("%s %s required", strings.Join(missing, " and "), verb)}
 	}
 	cfg := mysqlx.Config{Host: c.host, Port: c.port, User: c.user, Password: c.password, Database: c.database}
+	c.passwordFrom = ""
+	if fs.Changed("password") {
+		c.passwordFrom = "--password"
+	}
 	if c.defaultsFile != "" {
 		vals, err := readDefaultsFile(c.defaultsFile)
 		if err != nil {
@@ -45,18 +67,24 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 		}
 		if !fs.Changed("password") && vals["password"] != "" {
 			cfg.Password = vals["password"]
+			c.passwordFrom = "--defaults-file " + c.defaultsFile
 		}
 		if !fs.Changed("host") && vals["host"] != "" {
 			cfg.Host = vals["host"]
 		}
-		if p, err := strconv.Atoi(vals["port"]); !fs.Changed("port") && err == nil {
-			cfg.Port = p
+		if p := vals["port"]; !fs.Changed("port") && p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || n <= 0 || n > 65535 {
+				return cfg, usageError{fmt.Errorf("--defaults-file %s: port = %q is not a port number", c.defaultsFile, p)}
+			}
+			cfg.Port = n
 		}
 	}
-	if !fs.Changed("password") {
-		if pw, ok := os.LookupEnv("MYSQL_PWD"); ok {
-			cfg.Password = pw
-		}
+	// An empty MYSQL_PWD (exported by habit, or cleared with MYSQL_PWD=)
+	// must not hide the defaults file's password.
+	if pw := os.Getenv("MYSQL_PWD"); !fs.Changed("password") && pw != "" {
+		cfg.Password = pw
+		c.passwordFrom = "MYSQL_PWD"
 	}
 	if cfg.User == "" {
 		cfg.User = "root"
@@ -64,24 +92,69 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 	return cfg, nil
 }
 
-// readDefaultsFile reads the [client] (and [godwit]) sections of a my.cnf
-// file: key = value lines, optionally quoted values, # and ; comments.
+// explain adds to a connection error where the password came from: at
+// 3 a.m. "access denied" is far quicker to fix knowing that an old
+// MYSQL_PWD overrode the defaults file.
+func (c *connFlags) explain(err error) error {
+	if err == nil || mysqlx.ErrCode(err) != 1045 { // ER_ACCESS_DENIED_ERROR
+		return err
+	}
+	from := c.passwordFrom
+	if from == "" {
+		from = "none given: no --password, MYSQL_PWD or password in --defaults-file"
+	}
+	return fmt.Errorf("%w (password from %s)", err, from)
+}
+
+// maxIncludeDepth bounds !include chains (and loops).
+const maxIncludeDepth = 10
+
+// readDefaultsFile reads the [client] and [godwit] sections of a my.cnf
+// file the way the mysql client does: "key = value" or "key" lines, option
+// names with dashes or underscores, values optionally in single or double
+// quotes, the escapes \n \t \r \b \s \\ \" \', comments starting with # or
+// ; on a line of their own and # anywhere outside quotes, and the
+// !include FILE and !includedir DIR directives. Later values win.
 func readDefaultsFile(path string) (map[string]string, error) {
+	vals := map[string]string{}
+	if err := readDefaults(path, vals, 0); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
+
+func readDefaults(path string, vals map[string]string, depth int) error {
+	if depth > maxIncludeDepth {
+		return fmt.Errorf("--defaults-file: %s: !include nested more than %d deep (a loop?)", path, maxIncludeDepth)
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("--defaults-file: %w", err)
+		return fmt.Errorf("--defaults-file: %w", err)
 	}
 	defer f.Close()
-	vals := map[string]string{}
 	section := ""
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff") // a byte order mark from a Windows editor
+		}
+		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
-		case line[0] == '[':
-			section = strings.ToLower(strings.Trim(line, "[] "))
+		}
+		if line[0] == '!' {
+			if err := readDirective(path, n, line, vals, depth); err != nil {
+				return err
+			}
+			continue
+		}
+		line = strings.TrimSpace(removeEndComment(line))
+		if line[0] == '[' {
+			end := strings.IndexByte(line, ']')
+			if end < 0 {
+				return fmt.Errorf("--defaults-file %s line %d: section header %q has no closing ]", path, n, line)
+			}
+			section = strings.ToLower(strings.TrimSpace(line[1:end]))
 			continue
 		}
 		if section != "client" && section != "godwit" {
@@ -89,14 +162,109 @@ func readDefaultsFile(path string) (map[string]string, error) {
 		}
 		k, v, _ := strings.Cut(line, "=")
 		k = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(k)), "-", "_")
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		}
-		vals[k] = v
+		vals[k] = unquoteOptionValue(strings.TrimSpace(v))
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--defaults-file %s: %w", path, err)
+		return fmt.Errorf("--defaults-file %s: %w", path, err)
 	}
-	return vals, nil
+	return nil
+}
+
+// readDirective follows !include FILE and !includedir DIR (its *.cnf
+// files in name order), as the mysql client does.
+func readDirective(path string, n int, line string, vals map[string]string, depth int) error {
+	directive, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	if arg == "" {
+		return fmt.Errorf("--defaults-file %s line %d: %s needs a path", path, n, directive)
+	}
+	if !filepath.IsAbs(arg) {
+		arg = filepath.Join(filepath.Dir(path), arg)
+	}
+	switch directive {
+	case "!include":
+		return readDefaults(arg, vals, depth+1)
+	case "!includedir":
+		entries, err := os.ReadDir(arg)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // the mysql client skips a missing directory too
+		}
+		if err != nil {
+			return fmt.Errorf("--defaults-file %s line %d: %w", path, n, err)
+		}
+		var names []string
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".cnf") {
+				names = append(names, e.Name())
+			}
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if err := readDefaults(filepath.Join(arg, name), vals, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return fmt.Errorf("--defaults-file %s line %d: unknown directive %s (expected !include or !includedir)", path, n, directive)
+	}
+}
+
+// removeEndComment cuts a # comment that starts outside quotes.
+func removeEndComment(s string) string {
+	var quote byte
+	escape := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if (ch == '\'' || ch == '"') && !escape {
+			switch quote {
+			case 0:
+				quote = ch
+			case ch:
+				quote = 0
+			}
+		}
+		if quote == 0 && ch == '#' {
+			return s[:i]
+		}
+		escape = quote != 0 && ch == '\\' && !escape
+	}
+	return s
+}
+
+// unquoteOptionValue strips one pair of matching quotes and resolves the
+// escapes of option files; an unknown escape stays as written.
+func unquoteOptionValue(v string) string {
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		v = v[1 : len(v)-1]
+	}
+	if !strings.Contains(v, `\`) {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] != '\\' || i == len(v)-1 {
+			b.WriteByte(v[i])
+			continue
+		}
+		i++
+		switch v[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case 'b':
+			b.WriteByte('\b')
+		case 's':
+			b.WriteByte(' ')
+		case '"', '\'', '\\':
+			b.WriteByte(v[i])
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(v[i])
+		}
+	}
+	return b.String()
 }

@@ -13,10 +13,11 @@ import (
 	"github.com/godwit-db/godwit/migrate"
 )
 
-// Exit codes; scripts depend on them (documented in the README).
+// Exit codes; scripts depend on them (documented in the README and in
+// godwit migrate --help).
 const (
 	exitOK      = 0
-	exitFailed  = 1 // the migration failed while working; the original table is intact
+	exitFailed  = 1 // failed while working; the original table is intact unless the error says it was swapped
 	exitUsage   = 2 // bad flags
 	exitRefused = 3 // refused before anything was created
 )
@@ -24,26 +25,32 @@ const (
 // usageError marks errors in the command line itself.
 type usageError struct{ error }
 
+func (e usageError) Unwrap() error { return e.error }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first Ctrl-C (or SIGTERM) stops the migration cleanly; after
+	// that the signals act as usual again, so a second one quits at once
+	// (which is safe: the original table is never at risk).
+	context.AfterFunc(ctx, stop)
 	err := newRoot().ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "godwit:", err)
+	}
 	os.Exit(exitCode(err))
 }
 
+// exitCode maps the outcome of a command to the process exit code.
 func exitCode(err error) int {
 	var ue usageError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintln(os.Stderr, "godwit:", err)
 		return exitUsage
 	case migrate.IsRefusal(err):
-		fmt.Fprintln(os.Stderr, "godwit:", err)
 		return exitRefused
 	default:
-		fmt.Fprintln(os.Stderr, "godwit:", err)
 		return exitFailed
 	}
 }

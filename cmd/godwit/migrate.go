@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -20,9 +21,24 @@ func newMigrateCmd() *cobra.Command {
 		Short: "Change a table's schema online and swap it in",
 		Long: `migrate copies the table into a shadow table with the new structure while
 following the binlog, then swaps the two with one atomic RENAME TABLE.
-It exits 0 only when the table has been swapped. The original table is
-kept as _<table>_old unless --drop-old is given.`,
-		Args: cobra.NoArgs,
+The original table is kept as _<table>_old unless --drop-old is given.
+
+The password comes from --password, else MYSQL_PWD, else the [client] or
+[godwit] section of --defaults-file.
+
+Output: with --output json (the default when stderr is not a terminal),
+stdout carries JSON lines: "progress" events and a final "summary" event;
+with --output text, human-readable progress lines and summary. Logs go to
+stderr. On a terminal, a progress bar with ETA is drawn on stderr.
+
+Exit codes:
+  0  the table has been swapped
+  1  failed while working; the original table is intact unless the
+     message says the tables were swapped (then only a cleanup failed)
+  2  usage error (bad or missing flags)
+  3  refused before anything was created (unsupported or unsafe change,
+     server settings, privileges, table without a usable key, leftovers)`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := conn.config(cmd.Flags())
 			if err != nil {
@@ -31,6 +47,9 @@ kept as _<table>_old unless --drop-old is given.`,
 			if opt.Alter == "" {
 				return usageError{fmt.Errorf("--alter is required, e.g. --alter \"ADD COLUMN c INT\"")}
 			}
+			if err := checkMigrateFlags(opt); err != nil {
+				return usageError{err}
+			}
 			out, err := newOutput(output, cmd.ErrOrStderr(), cmd.OutOrStdout())
 			if err != nil {
 				return usageError{err}
@@ -38,18 +57,41 @@ kept as _<table>_old unless --drop-old is given.`,
 			opt.Conn, opt.Table = cfg, conn.table
 			opt.Log = out.logger()
 			opt.Report = out.event
-			sum, err := migrate.Run(cmd.Context(), opt)
+			ctx := cmd.Context()
+			stopWatch := context.AfterFunc(ctx, func() {
+				opt.Log.Warn("interrupted: stopping and removing what this run created; press Ctrl-C again to quit at once")
+			})
+			defer stopWatch()
+			sum, err := migrate.Run(ctx, opt)
+			err = conn.explain(err)
+			if err != nil && ctx.Err() != nil {
+				err = fmt.Errorf("interrupted: %w", err)
+			}
 			out.finish(sum, err)
 			return err
 		},
 	}
 	fs := cmd.Flags()
 	conn.register(fs)
-	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement")
-	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap")
+	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
+	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
-	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt")
+	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
 	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")
-	fs.StringVar(&output, "output", "auto", "auto (progress bar on a terminal, JSON lines otherwise), json or text")
+	fs.StringVar(&output, "output", "auto", "auto (progress bar on a terminal, else JSON lines), json (JSON lines on stdout) or text (human lines on stdout)")
 	return cmd
+}
+
+// checkMigrateFlags refuses values the migration would otherwise replace
+// silently with its defaults.
+func checkMigrateFlags(opt migrate.Options) error {
+	switch {
+	case opt.ChunkTime <= 0:
+		return fmt.Errorf("--chunk-time must be positive, e.g. 500ms, not %s", opt.ChunkTime)
+	case opt.CutoverLockTimeout <= 0:
+		return fmt.Errorf("--cutover-lock-timeout must be positive, e.g. 3s, not %s", opt.CutoverLockTimeout)
+	case opt.CutoverRetries < 1:
+		return fmt.Errorf("--cutover-retries must be at least 1, not %d", opt.CutoverRetries)
+	}
+	return nil
 }

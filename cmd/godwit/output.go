@@ -15,9 +15,10 @@ import (
 	"github.com/godwit-db/godwit/migrate"
 )
 
-// output renders progress for a human (a progress bar on a terminal) or
-// for a machine (JSON lines on stdout). The bar is shown only on a
-// terminal: piped, it would write megabytes of redraws.
+// output renders progress for a human (a progress bar on a terminal, or
+// text lines on stdout) or for a machine (JSON lines on stdout); logs go to
+// stderr. The bar is shown only on a terminal: piped, it would write
+// megabytes of redraws.
 type output struct {
 	mode     string // "bar", "json" or "text"
 	stderr   io.Writer
@@ -86,7 +87,7 @@ func (o *output) event(e migrate.Event) {
 	case "text":
 		if phaseChange || time.Since(o.lastLine) >= 5*time.Second {
 			o.lastLine = time.Now()
-			fmt.Fprintf(o.stderr, "%s %-9s rows %d/~%d applied %d pending %d\n", e.Time.Format("15:04:05"), e.Phase,
+			fmt.Fprintf(o.stdout, "%s %-9s rows %d/~%d applied %d pending %d\n", e.Time.Format("15:04:05"), e.Phase,
 				e.Progress.RowsCopied, e.RowsTotal, e.Progress.RowsApplied, e.Progress.Pending)
 		}
 	}
@@ -134,13 +135,16 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	if s == nil {
 		return
 	}
+	// A failure after the swap (dropping the old table) leaves the table
+	// swapped: say so. The old table's name is set only by a swap.
+	swapped := err == nil || s.OldTable != ""
 	phases := map[string]string{}
 	for p, d := range s.Phases {
 		phases[string(p)] = d.Round(time.Millisecond).String()
 	}
 	if o.mode == "json" {
 		res := map[string]any{
-			"event": "summary", "table": s.Table, "swapped": err == nil, "rows_copied": s.Rows, "rows_applied": s.Applied,
+			"event": "summary", "table": s.Table, "swapped": swapped, "rows_copied": s.Rows, "rows_applied": s.Applied,
 			"binlog_row_changes": s.Changes, "phases": phases, "cutover_stall_ms": s.CutoverStall.Milliseconds(),
 			"cutover_attempts": s.CutoverAttempts, "old_table": s.OldTable, "old_dropped": s.OldDropped,
 			"total_ms": s.Total.Milliseconds(),
@@ -151,8 +155,8 @@ func (o *output) finish(s *migrate.Summary, err error) {
 		o.writeJSON(res)
 		return
 	}
-	if err != nil {
-		return
+	if !swapped {
+		return // the error itself goes to stderr
 	}
 	fmt.Fprintf(o.stdout, "swapped %s in %s: %d rows copied, %d binlog row changes, %d rows re-applied\n",
 		s.Table, s.Total.Round(time.Millisecond), s.Rows, s.Changes, s.Applied)
