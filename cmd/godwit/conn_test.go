@@ -1,0 +1,378 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/spf13/pflag"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// writeFile writes content to name in dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestReadDefaultsFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		want          map[string]string
+	}{
+		{
+			name: "client section",
+			content: `[client]
+user = dba
+password = s3cret
+host = db1.example.com
+port = 3307
+`,
+			want: map[string]string{"user": "dba", "password": "s3cret", "host": "db1.example.com", "port": "3307"},
+		},
+		{
+			name: "other sections are ignored",
+			content: `[mysqld]
+port = 3306
+user = mysql
+[mysqldump]
+password = dumppw
+[client]
+user = dba
+`,
+			want: map[string]string{"user": "dba"},
+		},
+		{
+			name: "godwit section, later values win",
+			content: `[client]
+user = dba
+password = clientpw
+[godwit]
+password = godwitpw
+`,
+			want: map[string]string{"user": "dba", "password": "godwitpw"},
+		},
+		{
+			name: "section names ignore case and spaces",
+			content: `[ CLIENT ]
+user=dba
+`,
+			want: map[string]string{"user": "dba"},
+		},
+		{
+			name: "quotes",
+			content: `[client]
+password = "a b c"
+user = 'dba'
+host = "unbalanced'
+`,
+			want: map[string]string{"password": "a b c", "user": "dba", "host": `"unbalanced'`},
+		},
+		{
+			name: "comments",
+			content: `# a comment
+; another
+[client] # the client section
+   # indented comment
+user = dba # who
+password = "pw#1" # the hash inside quotes is kept
+host = h;not-a-comment
+`,
+			want: map[string]string{"user": "dba", "password": "pw#1", "host": "h;not-a-comment"},
+		},
+		{
+			name: "escapes",
+			content: `[client]
+password = a\\b\sc\"d\q
+`,
+			want: map[string]string{"password": `a\b c"d\q`},
+		},
+		{
+			name: "dashes and underscores are the same, names ignore case",
+			content: `[client]
+Default-Character-Set = utf8mb4
+ssl_mode = REQUIRED
+`,
+			want: map[string]string{"default_character_set": "utf8mb4", "ssl_mode": "REQUIRED"},
+		},
+		{
+			name: "option without value, empty value, spaces around =",
+			content: `[client]
+skip-ssl
+password=
+user   =   dba  
+`,
+			want: map[string]string{"skip_ssl": "", "password": "", "user": "dba"},
+		},
+		{
+			name:    "byte order mark and CRLF line ends",
+			content: "\ufeff[client]\r\nuser = dba\r\npassword = pw\r\n",
+			want:    map[string]string{"user": "dba", "password": "pw"},
+		},
+		{
+			name:    "no client section",
+			content: "[mysqld]\nuser = mysql\n",
+			want:    map[string]string{},
+		},
+		{
+			name:    "empty file",
+			content: "",
+			want:    map[string]string{},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, t.TempDir(), "my.cnf", tc.content)
+			got, err := readDefaultsFile(p)
+			if err != nil {
+				t.Fatalf("readDefaultsFile: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadDefaultsFileInclude(t *testing.T) {
+	dir := t.TempDir()
+	confd := filepath.Join(dir, "conf.d")
+	if err := os.Mkdir(confd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, confd, "10-user.cnf", "[client]\nuser = fromdir\nhost = h1\n")
+	writeFile(t, confd, "20-host.cnf", "[client]\nhost = h2\n")
+	writeFile(t, confd, "30-ignored.txt", "[client]\nhost = h3\n")
+	inc := writeFile(t, dir, "pw.cnf", "[client]\npassword = frominclude\n")
+	main := writeFile(t, dir, "my.cnf", fmt.Sprintf("[client]\nuser = main\n!include %s\n!includedir %s\n!includedir %s\n",
+		inc, confd, filepath.Join(dir, "missing.d")))
+
+	got, err := readDefaultsFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"user": "fromdir", "password": "frominclude", "host": "h2"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+
+	loop := writeFile(t, dir, "loop.cnf", "!include loop.cnf\n")
+	if _, err := readDefaultsFile(loop); err == nil || !strings.Contains(err.Error(), "nested") {
+		t.Errorf("an !include loop: err = %v, want a nesting error", err)
+	}
+}
+
+func TestReadDefaultsFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"missing file", filepath.Join(dir, "nope.cnf"), "no such file"},
+		{"unclosed section", writeFile(t, dir, "bad.cnf", "[client\nuser = x\n"), "line 1"},
+		{"unknown directive", writeFile(t, dir, "dir.cnf", "!frobnicate x\n"), "unknown directive"},
+		{"missing include", writeFile(t, dir, "inc.cnf", "!include /nonexistent/x.cnf\n"), "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := readDefaultsFile(tc.path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--defaults-file") {
+				t.Errorf("error %q should name --defaults-file and contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConnConfig(t *testing.T) {
+	dir := t.TempDir()
+	full := writeFile(t, dir, "full.cnf", "[client]\nuser = fileuser\npassword = filepw\nhost = filehost\nport = 3307\n")
+	noPW := writeFile(t, dir, "nopw.cnf", "[client]\nuser = fileuser\n")
+	badPort := writeFile(t, dir, "badport.cnf", "[client]\nport = 33o6\n")
+	req := []string{"--database", "d", "--table", "t"}
+
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		env      *string // MYSQL_PWD; nil: unset
+		want     mysqlx.Config
+		wantFrom string
+	}{
+		{
+			name: "defaults without anything",
+			args: req,
+			want: mysqlx.Config{Host: "127.0.0.1", Port: 3306, User: "root", Database: "d"},
+		},
+		{
+			name:     "flags only",
+			args:     append([]string{"--host", "h", "--port", "3310", "--user", "u", "--password", "flagpw"}, req...),
+			want:     mysqlx.Config{Host: "h", Port: 3310, User: "u", Password: "flagpw", Database: "d"},
+			wantFrom: "--password",
+		},
+		{
+			name:     "flag beats MYSQL_PWD and the defaults file",
+			args:     append([]string{"--password", "flagpw", "--defaults-file", full}, req...),
+			env:      ptr("envpw"),
+			want:     mysqlx.Config{Host: "filehost", Port: 3307, User: "fileuser", Password: "flagpw", Database: "d"},
+			wantFrom: "--password",
+		},
+		{
+			name:     "an empty --password given explicitly still wins",
+			args:     append([]string{"--password=", "--defaults-file", full}, req...),
+			env:      ptr("envpw"),
+			want:     mysqlx.Config{Host: "filehost", Port: 3307, User: "fileuser", Password: "", Database: "d"},
+			wantFrom: "--password",
+		},
+		{
+			name:     "MYSQL_PWD beats the defaults file",
+			args:     append([]string{"--defaults-file", full}, req...),
+			env:      ptr("envpw"),
+			want:     mysqlx.Config{Host: "filehost", Port: 3307, User: "fileuser", Password: "envpw", Database: "d"},
+			wantFrom: "MYSQL_PWD",
+		},
+		{
+			name:     "an empty MYSQL_PWD does not hide the defaults file",
+			args:     append([]string{"--defaults-file", full}, req...),
+			env:      ptr(""),
+			want:     mysqlx.Config{Host: "filehost", Port: 3307, User: "fileuser", Password: "filepw", Database: "d"},
+			wantFrom: "--defaults-file " + full,
+		},
+		{
+			name:     "MYSQL_PWD alone",
+			args:     req,
+			env:      ptr("envpw"),
+			want:     mysqlx.Config{Host: "127.0.0.1", Port: 3306, User: "root", Password: "envpw", Database: "d"},
+			wantFrom: "MYSQL_PWD",
+		},
+		{
+			name:     "defaults file alone",
+			args:     append([]string{"--defaults-file", full}, req...),
+			want:     mysqlx.Config{Host: "filehost", Port: 3307, User: "fileuser", Password: "filepw", Database: "d"},
+			wantFrom: "--defaults-file " + full,
+		},
+		{
+			name:     "flags beat the defaults file for user, host and port",
+			args:     append([]string{"--defaults-file", full, "--user", "u", "--host", "h", "--port", "3310"}, req...),
+			want:     mysqlx.Config{Host: "h", Port: 3310, User: "u", Password: "filepw", Database: "d"},
+			wantFrom: "--defaults-file " + full,
+		},
+		{
+			name:     "a flag equal to its default still beats the defaults file",
+			args:     append([]string{"--defaults-file", full, "--host", "127.0.0.1", "--port", "3306"}, req...),
+			want:     mysqlx.Config{Host: "127.0.0.1", Port: 3306, User: "fileuser", Password: "filepw", Database: "d"},
+			wantFrom: "--defaults-file " + full,
+		},
+		{
+			name: "defaults file without a password",
+			args: append([]string{"--defaults-file", noPW}, req...),
+			want: mysqlx.Config{Host: "127.0.0.1", Port: 3306, User: "fileuser", Database: "d"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setPwdEnv(t, tc.env)
+			c, fs := parseConnFlags(t, tc.args...)
+			got, err := c.config(fs)
+			if err != nil {
+				t.Fatalf("config: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("config = %+v\nwant     %+v", got, tc.want)
+			}
+			if c.passwordFrom != tc.wantFrom {
+				t.Errorf("passwordFrom = %q, want %q", c.passwordFrom, tc.wantFrom)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no database", []string{"--table", "t"}, "--database is required"},
+		{"no table", []string{"--database", "d"}, "--table is required"},
+		{"neither", nil, "--database and --table are required"},
+		{"missing defaults file", append([]string{"--defaults-file", filepath.Join(dir, "nope.cnf")}, req...), "no such file"},
+		{"bad port in the defaults file", append([]string{"--defaults-file", badPort}, req...), `port = "33o6" is not a port number`},
+	} {
+		t.Run("usage error/"+tc.name, func(t *testing.T) {
+			setPwdEnv(t, nil)
+			c, fs := parseConnFlags(t, tc.args...)
+			_, err := c.config(fs)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v (%T), want a usageError", err, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %q, want it to contain %q", err, tc.want)
+			}
+			if exitCode(err) != exitUsage {
+				t.Errorf("exit code %d, want %d", exitCode(err), exitUsage)
+			}
+		})
+	}
+}
+
+func TestConnExplain(t *testing.T) {
+	denied := fmt.Errorf("connect: %w", &mysql.MySQLError{Number: 1045, Message: "Access denied for user 'u'@'h' (using password: YES)"})
+	other := errors.New("connect: connection refused")
+	for _, tc := range []struct {
+		name, from string
+		err        error
+		want       string // "" : err unchanged
+	}{
+		{"access denied, from MYSQL_PWD", "MYSQL_PWD", denied, "(password from MYSQL_PWD)"},
+		{"access denied, no password", "", denied, "(password from none given"},
+		{"other errors are unchanged", "MYSQL_PWD", other, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &connFlags{passwordFrom: tc.from}
+			got := c.explain(tc.err)
+			if tc.want == "" {
+				if got != tc.err {
+					t.Errorf("explain changed %v into %v", tc.err, got)
+				}
+				return
+			}
+			if !strings.Contains(got.Error(), tc.want) || !errors.Is(got, tc.err) {
+				t.Errorf("explain = %q, want it to wrap the error and contain %q", got, tc.want)
+			}
+		})
+	}
+	if (&connFlags{}).explain(nil) != nil {
+		t.Error("explain(nil) != nil")
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+// setPwdEnv sets MYSQL_PWD for the test, or unsets it for nil.
+func setPwdEnv(t *testing.T, v *string) {
+	t.Helper()
+	t.Setenv("MYSQL_PWD", "") // restores the original value after the test
+	if v == nil {
+		os.Unsetenv("MYSQL_PWD")
+		return
+	}
+	os.Setenv("MYSQL_PWD", *v)
+}
+
+func parseConnFlags(t *testing.T, args ...string) (*connFlags, *pflag.FlagSet) {
+	t.Helper()
+	var c connFlags
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatalf("parse %q: %v", args, err)
+	}
+	return &c, fs
+}

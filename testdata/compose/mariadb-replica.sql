@@ -1,0 +1,2 @@
+CHANGE MASTER TO MASTER_HOST='mariadb-primary', MASTER_USER='repl', MASTER_PASSWORD='repl', MASTER_USE_GTID=slave_pos;
+START SLAVE;
