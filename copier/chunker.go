@@ -15,25 +15,34 @@ type Chunk struct {
 	Lower, Upper []any
 }
 
-// where renders the chunk's range condition and its arguments.
-func (p *Plan) where(c Chunk) (string, []any) {
+// where renders the chunk's range condition on the source and its arguments.
+func (p *Plan) where(c Chunk) (string, []any) { return p.whereOn(c, false) }
+
+// whereOn renders the chunk's range on the source, or on the shadow under
+// the key's new column names.
+func (p *Plan) whereOn(c Chunk, shadow bool) (string, []any) {
 	cond, args := "1=1", []any(nil)
 	if c.Lower != nil {
-		cond = p.Key.compare(false, ">")
+		cond = p.Key.compare(shadow, ">")
 		args = p.Key.compareArgs(c.Lower)
 	}
 	if c.Upper != nil {
-		cond += " AND " + p.Key.compare(false, "<=")
+		cond += " AND " + p.Key.compare(shadow, "<=")
 		args = append(args, p.Key.compareArgs(c.Upper)...)
 	}
 	return cond, args
+}
+
+// rowQuerier is a pool, a connection or a transaction.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // nextChunk finds the chunk of at most size rows after lower by walking
 // the key index (keyset pagination): the boundary is the size-th key.
 // When fewer rows remain, the chunk is open-ended so that rows appended
 // while copying are copied too.
-func (p *Plan) nextChunk(ctx context.Context, db *sql.DB, lower []any, size int) (Chunk, error) {
+func (p *Plan) nextChunk(ctx context.Context, db rowQuerier, lower []any, size int) (Chunk, error) {
 	cond, args := p.where(Chunk{Lower: lower})
 	q := fmt.Sprintf("%sSELECT %s FROM %s FORCE INDEX (%s) WHERE %s ORDER BY %s LIMIT 1 OFFSET %d",
 		mysqlx.Tag, mysqlx.QList(p.Key.names(false)), p.source(), mysqlx.Q(p.Key.Index), cond,

@@ -15,6 +15,12 @@ type Plan struct {
 	SourceCols []string
 	ShadowCols []string
 	Key        Key
+
+	// ChecksumSource and ChecksumShadow are SQL expressions, one per mapped
+	// column, that render a value the same way on both sides (a changed
+	// type is cast to a common form) for the checksum.
+	ChecksumSource []string
+	ChecksumShadow []string
 }
 
 func (p *Plan) source() string { return mysqlx.QT(p.Schema, p.Source) }

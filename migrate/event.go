@@ -15,6 +15,7 @@ const (
 	PhaseSetup     Phase = "setup"
 	PhaseCopy      Phase = "copy"
 	PhaseCatchUp   Phase = "catch-up"
+	PhaseVerify    Phase = "verify"
 	PhaseCutover   Phase = "cut-over"
 	PhaseCleanup   Phase = "cleanup"
 	PhaseDone      Phase = "done"
@@ -27,6 +28,7 @@ type Event struct {
 	Message   string
 	RowsTotal int64 // the server's estimate of the table's rows
 	Progress  copier.Progress
+	Checksum  copier.ChecksumResult // during verify
 }
 
 // Summary is what a finished migration reports.
@@ -36,6 +38,9 @@ type Summary struct {
 	Applied         int64 // rows re-applied from binlog changes
 	Changes         int64 // row changes seen in the binlog
 	Phases          map[Phase]time.Duration
+	ChecksumChunks  int64 // chunks compared by the last checksum pass
+	ChecksumRows    int64
+	ChecksumRepairs int           // chunks found different and recopied
 	CutoverStall    time.Duration // how long writes were held back by the successful attempt
 	CutoverAttempts int
 	CutoverApplied  int64 // rows applied while holding the lock

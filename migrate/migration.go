@@ -85,6 +85,12 @@ func (m *migration) run(ctx context.Context) error {
 	if err := m.catchUp(ctx); err != nil {
 		return err
 	}
+	if !m.opt.SkipChecksum {
+		m.enter(PhaseVerify)
+		if err := m.verify(ctx); err != nil {
+			return err
+		}
+	}
 	m.enter(PhaseCutover)
 	if err := m.cutover(ctx); err != nil {
 		return err

@@ -14,6 +14,7 @@ type Options struct {
 	Alter string // the clause after ALTER TABLE t, or a whole ALTER TABLE statement
 
 	DropOld            bool          // drop _<table>_old after a successful swap
+	SkipChecksum       bool          // swap without proving the copy equal first
 	ChunkTime          time.Duration // target duration of one copy chunk
 	CutoverLockTimeout time.Duration // longest the application's writes may be held back per attempt
 	CutoverRetries     int

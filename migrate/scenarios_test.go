@@ -97,6 +97,9 @@ func runScenario(t *testing.T, alter string, exp expectation) {
 		model.Len(), sum.Rows, sum.Changes, sum.Applied, sum.CutoverStall, sum.CutoverAttempts,
 		stats.Inserts, stats.Updates, stats.Deletes, stats.KeyUpdates, stats.MaxLatency)
 
+	if sum.ChecksumRows == 0 || sum.ChecksumRepairs != 0 {
+		t.Fatalf("checksum compared %d rows and repaired %d chunks; a clean run compares all and repairs none", sum.ChecksumRows, sum.ChecksumRepairs)
+	}
 	want := workload.Expect{Rename: exp.Rename, Skip: exp.Skip, Added: map[string]*string{}}
 	for c, v := range exp.Added {
 		want.Added[c] = &v

@@ -51,6 +51,9 @@ func (m *migration) plan() (*copier.Plan, error) {
 		}
 		p.SourceCols = append(p.SourceCols, src.Name)
 		p.ShadowCols = append(p.ShadowCols, c.Name)
+		se, de := checksumExprs(*src, c)
+		p.ChecksumSource = append(p.ChecksumSource, se)
+		p.ChecksumShadow = append(p.ChecksumShadow, de)
 	}
 	if len(p.ShadowCols) == 0 {
 		return nil, refuse("alter", "Check the ALTER.", "no column of the new table comes from the old one")

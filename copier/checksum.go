@@ -1,0 +1,164 @@
+package copier
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// checksumChunkRows is how many rows one checksum query covers.
+const checksumChunkRows = 25_000
+
+// ChecksumResult is the outcome of comparing source and shadow.
+type ChecksumResult struct {
+	Chunks     int64
+	Rows       int64
+	Mismatched []Chunk
+	Examples   []string // the first differing keys, for the report
+}
+
+// rowHash renders the checksum of one row over the given expressions.
+// ISNULL keeps NULL apart from the empty string, which CONCAT_WS would
+// merge; two independent 32-bit sums make a coincidental match unlikely.
+func rowHash(exprs []string) string {
+	parts := make([]string, 0, 2*len(exprs))
+	for _, e := range exprs {
+		parts = append(parts, e, "ISNULL("+e+")")
+	}
+	return "CONCAT_WS('#', " + strings.Join(parts, ", ") + ")"
+}
+
+func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
+	table, exprs := p.source(), p.ChecksumSource
+	if shadow {
+		table, exprs = p.shadow(), p.ChecksumShadow
+	}
+	cond, args := p.whereOn(c, shadow)
+	h := rowHash(exprs)
+	return fmt.Sprintf("%sSELECT COUNT(*), COALESCE(BIT_XOR(CRC32(%s)), 0), COALESCE(SUM(CRC32(CONCAT('godwit', %s))), 0) FROM %s WHERE %s",
+		mysqlx.Tag, h, h, table, cond), args
+}
+
+// Querier is a connection or transaction that reads.
+type Querier interface {
+	rowQuerier
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// Checksum compares the source and the shadow chunk by chunk inside tx,
+// which must be a consistent snapshot taken while both were equal, so
+// that concurrent writes neither raise false alarms nor hide differences.
+func (p *Plan) Checksum(ctx context.Context, tx Querier, report func(ChecksumResult)) (ChecksumResult, error) {
+	var res ChecksumResult
+	var lower []any
+	for {
+		c, err := p.nextChunk(ctx, tx, lower, checksumChunkRows)
+		if err != nil {
+			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
+		}
+		var sums [2][3]string
+		for i, shadow := range []bool{false, true} {
+			q, args := p.checksumQuery(shadow, c)
+			if err := tx.QueryRowContext(ctx, q, args...).Scan(&sums[i][0], &sums[i][1], &sums[i][2]); err != nil {
+				return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
+			}
+		}
+		res.Chunks++
+		var n int64
+		fmt.Sscan(sums[0][0], &n)
+		res.Rows += n
+		if sums[0] != sums[1] {
+			res.Mismatched = append(res.Mismatched, c)
+			if len(res.Examples) < 5 {
+				ex, err := p.diffChunk(ctx, tx, c, 5-len(res.Examples))
+				if err != nil {
+					return res, err
+				}
+				res.Examples = append(res.Examples, ex...)
+			}
+		}
+		if report != nil {
+			report(res)
+		}
+		if c.Upper == nil {
+			return res, nil
+		}
+		lower = c.Upper
+	}
+}
+
+// diffChunk finds up to max keys whose rows differ within a chunk.
+func (p *Plan) diffChunk(ctx context.Context, tx Querier, c Chunk, max int) ([]string, error) {
+	rowsOf := func(shadow bool) (map[string]string, []string, error) {
+		table, exprs, names := p.source(), p.ChecksumSource, p.Key.names(false)
+		if shadow {
+			table, exprs, names = p.shadow(), p.ChecksumShadow, p.Key.names(true)
+		}
+		cond, args := p.whereOn(c, shadow)
+		keyText := make([]string, len(names))
+		for i, n := range names {
+			keyText[i] = "QUOTE(" + mysqlx.Q(n) + ")"
+		}
+		q := fmt.Sprintf("%sSELECT CONCAT_WS(', ', %s), CRC32(%s) FROM %s WHERE %s ORDER BY %s",
+			mysqlx.Tag, strings.Join(keyText, ", "), rowHash(exprs), table, cond, mysqlx.QList(names))
+		rs, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("find differing rows: %w", err)
+		}
+		defer rs.Close()
+		m, order := map[string]string{}, []string(nil)
+		for rs.Next() {
+			var k, h string
+			if err := rs.Scan(&k, &h); err != nil {
+				return nil, nil, err
+			}
+			m[k] = h
+			order = append(order, k)
+		}
+		return m, order, rs.Err()
+	}
+	src, srcOrder, err := rowsOf(false)
+	if err != nil {
+		return nil, err
+	}
+	dst, dstOrder, err := rowsOf(true)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, k := range srcOrder {
+		if h, ok := dst[k]; !ok {
+			out = append(out, "missing in shadow: ("+k+")")
+		} else if h != src[k] {
+			out = append(out, "differs: ("+k+")")
+		}
+	}
+	for _, k := range dstOrder {
+		if _, ok := src[k]; !ok {
+			out = append(out, "extra in shadow: ("+k+")")
+		}
+	}
+	return out[:min(len(out), max)], nil
+}
+
+// Recopy replaces a chunk of the shadow with the source's rows; later
+// changes reach it through the binlog as usual.
+func (p *Plan) Recopy(ctx context.Context, db *sql.DB, c Chunk) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	cond, args := p.whereOn(c, true)
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("%sDELETE FROM %s WHERE %s", mysqlx.Tag, p.shadow(), cond), args...); err != nil {
+		return fmt.Errorf("recopy chunk: %w", err)
+	}
+	cond, args = p.whereOn(c, false)
+	if _, err := tx.ExecContext(ctx, p.insertSelect()+" WHERE "+cond, args...); err != nil {
+		return fmt.Errorf("recopy chunk: %w", err)
+	}
+	return tx.Commit()
+}

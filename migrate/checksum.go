@@ -1,0 +1,174 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/godwit-db/godwit/copier"
+	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/tableinfo"
+)
+
+// maxRepairs is how often a differing chunk is recopied and checked again
+// before godwit refuses to swap.
+const maxRepairs = 3
+
+// checksumExprs renders a column the same way on both sides. An unchanged
+// column is compared as stored; a changed type is cast to the new type's
+// family so that a faithful conversion (INT to BIGINT, DECIMAL(10,2) to
+// DECIMAL(12,4), latin1 to utf8mb4) compares equal.
+func checksumExprs(src, dst tableinfo.Column) (string, string) {
+	s, d := mysqlx.Q(src.Name), mysqlx.Q(dst.Name)
+	if src.ColumnType == dst.ColumnType && src.Charset == dst.Charset && src.Collation == dst.Collation {
+		return s, d
+	}
+	var f string
+	switch dst.DataType {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year":
+		f = "CAST(%s AS SIGNED)"
+		if dst.Unsigned {
+			f = "CAST(%s AS UNSIGNED)"
+		}
+	case "decimal", "numeric":
+		f = fmt.Sprintf("CAST(%%s AS DECIMAL(%d,%d))", dst.Precision, dst.Scale)
+	case "float", "double", "real":
+		f = "CAST(%s AS DOUBLE)"
+	case "date":
+		f = "CAST(%s AS DATE)"
+	case "datetime", "timestamp":
+		f = "CAST(%s AS DATETIME(" + fsp(dst.ColumnType) + "))"
+	case "time":
+		f = "CAST(%s AS TIME(" + fsp(dst.ColumnType) + "))"
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit":
+		f = "CAST(%s AS BINARY)"
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json":
+		f = "CONVERT(%s USING utf8mb4)"
+	default:
+		f = "CONVERT(CAST(%s AS CHAR) USING utf8mb4)"
+	}
+	return fmt.Sprintf(f, s), fmt.Sprintf(f, d)
+}
+
+var fspRE = regexp.MustCompile(`\((\d)\)`)
+
+func fsp(columnType string) string {
+	if m := fspRE.FindStringSubmatch(columnType); m != nil {
+		return m[1]
+	}
+	return "0"
+}
+
+// verify proves the shadow equal to the source before the swap. It takes a
+// consistent snapshot at an instant when both are equal: session A holds
+// the source read-locked (writers wait, readers do not) while the last
+// changes are applied, session B opens its snapshot, A unlocks. B then
+// compares chunk checksums while the application goes on writing. A
+// differing chunk is recopied and the whole check runs again, at most
+// maxRepairs times; then godwit refuses to swap.
+func (m *migration) verify(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		res, err := m.checksumOnce(ctx)
+		if err != nil {
+			return err
+		}
+		m.summary.ChecksumChunks, m.summary.ChecksumRows = res.Chunks, res.Rows
+		if len(res.Mismatched) == 0 {
+			return nil
+		}
+		m.summary.ChecksumRepairs += len(res.Mismatched)
+		msg := fmt.Sprintf("checksum: %d of %d chunks differ (first: %s)", len(res.Mismatched), res.Chunks, strings.Join(res.Examples, "; "))
+		if attempt >= maxRepairs {
+			return fmt.Errorf("%s; still different after %d repairs: refusing to swap, the original table is intact and serving", msg, maxRepairs)
+		}
+		m.log.Warn(msg + "; recopying them")
+		m.emit(Event{Phase: PhaseVerify, Message: msg + "; recopying"})
+		for _, c := range res.Mismatched {
+			if err := m.copier.Plan.Recopy(ctx, m.db, c); err != nil {
+				return err
+			}
+		}
+		if err := m.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func (m *migration) checksumOnce(ctx context.Context) (copier.ChecksumResult, error) {
+	snap, err := m.snapshotInSync(ctx)
+	if err != nil {
+		return copier.ChecksumResult{}, err
+	}
+	defer func() {
+		snap.ExecContext(context.Background(), mysqlx.Tag+"ROLLBACK")
+		snap.Close()
+	}()
+	return m.copier.Plan.Checksum(ctx, snap, func(r copier.ChecksumResult) {
+		m.emit(Event{Phase: PhaseVerify, Checksum: r})
+	})
+}
+
+// snapshotInSync returns a connection inside a consistent-snapshot
+// transaction opened while the shadow equalled the source. The read lock is taken with the cut-over
+// budget and retried like the cut-over.
+func (m *migration) snapshotInSync(ctx context.Context) (*sql.Conn, error) {
+	var last error
+	for attempt := 1; attempt <= m.opt.CutoverRetries; attempt++ {
+		tx, err := m.trySnapshot(ctx)
+		if err == nil {
+			return tx, nil
+		}
+		last = err
+		m.log.Warn("checksum snapshot failed, retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
+		}
+	}
+	return nil, fmt.Errorf("checksum: could not take a consistent snapshot: %w", last)
+}
+
+func (m *migration) trySnapshot(ctx context.Context) (*sql.Conn, error) {
+	schema, table := m.opt.Conn.Database, m.opt.Table
+	a, err := m.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(m.opt.CutoverLockTimeout))); err != nil {
+		return nil, err
+	}
+	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sLOCK TABLES %s READ, %s WRITE", mysqlx.Tag,
+		mysqlx.QT(schema, table), mysqlx.QT(schema, m.copier.Plan.Shadow))); err != nil {
+		return nil, fmt.Errorf("lock for the checksum snapshot: %w", err)
+	}
+	defer a.ExecContext(context.Background(), mysqlx.Tag+"UNLOCK TABLES")
+	actx, cancel := context.WithTimeout(ctx, m.opt.CutoverLockTimeout)
+	defer cancel()
+	pos, err := copier.MasterPosition(actx, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.stream.WaitFor(actx, pos); err != nil {
+		return nil, fmt.Errorf("drain the binlog for the checksum snapshot: %w", err)
+	}
+	if _, err := m.copier.FlushOn(actx, a); err != nil {
+		return nil, err
+	}
+	// Creating a read view reads no table, so it needs no lock of A's.
+	b, err := m.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT"} {
+		if _, err := b.ExecContext(ctx, mysqlx.Tag+q); err != nil {
+			b.Close()
+			return nil, fmt.Errorf("checksum snapshot: %w", err)
+		}
+	}
+	return b, nil
+}
