@@ -123,6 +123,7 @@ func (m *migration) snapshotInSync(ctx context.Context) (*sql.Conn, error) {
 		}
 		last = err
 		m.log.Warn("checksum snapshot failed, retrying", "attempt", attempt, "err", err)
+		m.emit(Event{Phase: PhaseVerify, Message: fmt.Sprintf("snapshot attempt %d failed: %v", attempt, err)})
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()

@@ -43,7 +43,8 @@ type Summary struct {
 	ChecksumRepairs int           // chunks found different and recopied
 	CutoverStall    time.Duration // how long writes were held back by the successful attempt
 	CutoverAttempts int
-	CutoverApplied  int64 // rows applied while holding the lock
+	CutoverApplied  int64    // rows applied while holding the lock
+	Warnings        []string // findings allowed by a flag, e.g. dropped data
 	OldTable        string
 	OldDropped      bool
 	Total           time.Duration

@@ -74,6 +74,9 @@ func (m *migration) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := m.refuseDataLoss(ctx); err != nil {
+		return err
+	}
 	if err := m.startStream(ctx, plan); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ type Options struct {
 
 	DropOld            bool          // drop _<table>_old after a successful swap
 	SkipChecksum       bool          // swap without proving the copy equal first
+	AllowDropData      bool          // proceed although a dropped column holds data
 	ChunkTime          time.Duration // target duration of one copy chunk
 	CutoverLockTimeout time.Duration // longest the application's writes may be held back per attempt
 	CutoverRetries     int

@@ -24,6 +24,8 @@ type expectation struct {
 	Rename map[string]string `json:"rename"`
 	Skip   []string          `json:"skip"`
 	Added  map[string]string `json:"added"`
+	// AllowDropData passes --allow-drop-data; the summary must then warn.
+	AllowDropData bool `json:"allow_drop_data"`
 }
 
 func scenarioRows() int {
@@ -81,7 +83,9 @@ func runScenario(t *testing.T, alter string, exp expectation) {
 	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 4, Rate: 400, Frozen: exp.Frozen, Seed: 2})
 	time.Sleep(300 * time.Millisecond) // writes before the migration starts too
 
-	sum, err := migrate.Run(ctx, options(sb, "t", alter))
+	opt := options(sb, "t", alter)
+	opt.AllowDropData = exp.AllowDropData
+	sum, err := migrate.Run(ctx, opt)
 	time.Sleep(300 * time.Millisecond) // and after the swap, into the new table
 	stats, werr := run.Stop()
 	if err != nil {
@@ -97,6 +101,9 @@ func runScenario(t *testing.T, alter string, exp expectation) {
 		model.Len(), sum.Rows, sum.Changes, sum.Applied, sum.CutoverStall, sum.CutoverAttempts,
 		stats.Inserts, stats.Updates, stats.Deletes, stats.KeyUpdates, stats.MaxLatency)
 
+	if exp.AllowDropData != (len(sum.Warnings) > 0) {
+		t.Fatalf("allow_drop_data %v but warnings %q", exp.AllowDropData, sum.Warnings)
+	}
 	if sum.ChecksumRows == 0 || sum.ChecksumRepairs != 0 {
 		t.Fatalf("checksum compared %d rows and repaired %d chunks; a clean run compares all and repairs none", sum.ChecksumRows, sum.ChecksumRepairs)
 	}

@@ -26,8 +26,8 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&c.host, "host", "127.0.0.1", "server host (default: from --defaults-file, else 127.0.0.1)")
-	fs.IntVar(&c.port, "port", 3306, "server TCP port (default: from --defaults-file, else 3306)")
+	fs.StringVar(&c.host, "host", "127.0.0.1", "server host; a --defaults-file can set it")
+	fs.IntVar(&c.port, "port", 3306, "server TCP port; a --defaults-file can set it")
 	fs.StringVar(&c.user, "user", "", "user (default: from --defaults-file, else root)")
 	fs.StringVar(&c.password, "password", "", "password (prefer MYSQL_PWD or --defaults-file: argv is visible to other users)")
 	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port")
@@ -99,11 +99,10 @@ func (c *connFlags) explain(err error) error {
 	if err == nil || mysqlx.ErrCode(err) != 1045 { // ER_ACCESS_DENIED_ERROR
 		return err
 	}
-	from := c.passwordFrom
-	if from == "" {
-		from = "none given: no --password, MYSQL_PWD or password in --defaults-file"
+	if c.passwordFrom == "" {
+		return fmt.Errorf("%w (no password given: none in --password, MYSQL_PWD or --defaults-file)", err)
 	}
-	return fmt.Errorf("%w (password from %s)", err, from)
+	return fmt.Errorf("%w (password from %s)", err, c.passwordFrom)
 }
 
 // maxIncludeDepth bounds !include chains (and loops).

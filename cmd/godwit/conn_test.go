@@ -331,7 +331,7 @@ func TestConnExplain(t *testing.T) {
 		want       string // "" : err unchanged
 	}{
 		{"access denied, from MYSQL_PWD", "MYSQL_PWD", denied, "(password from MYSQL_PWD)"},
-		{"access denied, no password", "", denied, "(password from none given"},
+		{"access denied, no password", "", denied, "(no password given"},
 		{"other errors are unchanged", "MYSQL_PWD", other, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -65,7 +65,11 @@ Exit codes:
 			sum, err := migrate.Run(ctx, opt)
 			err = conn.explain(err)
 			if err != nil && ctx.Err() != nil {
-				err = fmt.Errorf("interrupted: %w", err)
+				if sum != nil && sum.OldTable != "" {
+					err = fmt.Errorf("interrupted after the swap: %w", err)
+				} else {
+					err = fmt.Errorf("interrupted before the swap; the original table is unchanged: %w", err)
+				}
 			}
 			out.finish(sum, err)
 			return err
@@ -75,6 +79,8 @@ Exit codes:
 	conn.register(fs)
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
+	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "proceed although a column the ALTER drops holds data (refused otherwise)")
+	fs.BoolVar(&opt.SkipChecksum, "skip-checksum", false, "swap without first proving the copy equal to the original (not recommended)")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
 	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
 	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")

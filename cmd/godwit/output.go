@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -160,10 +161,8 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	}
 	fmt.Fprintf(o.stdout, "swapped %s in %s: %d rows copied, %d binlog row changes, %d rows re-applied\n",
 		s.Table, s.Total.Round(time.Millisecond), s.Rows, s.Changes, s.Applied)
-	for _, p := range []migrate.Phase{migrate.PhasePreflight, migrate.PhaseSetup, migrate.PhaseCopy, migrate.PhaseCatchUp, migrate.PhaseCutover, migrate.PhaseCleanup} {
-		if d, ok := phases[string(p)]; ok {
-			fmt.Fprintf(o.stdout, "  %-9s %s\n", p, d)
-		}
+	for _, p := range phaseOrder(s.Phases) {
+		fmt.Fprintf(o.stdout, "  %-9s %s\n", p, phases[string(p)])
 	}
 	fmt.Fprintf(o.stdout, "  cut-over held writes for %s (attempt %d, %d rows applied under lock)\n",
 		s.CutoverStall.Round(time.Millisecond), s.CutoverAttempts, s.CutoverApplied)
@@ -172,4 +171,24 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	} else {
 		fmt.Fprintf(o.stdout, "  old table kept as %s (drop it when you no longer need it)\n", s.OldTable)
 	}
+}
+
+// phaseOrder lists the phases of a summary in the order they run; phases
+// this list does not know yet follow, by name, so none is left out.
+func phaseOrder(m map[migrate.Phase]time.Duration) []migrate.Phase {
+	known := []migrate.Phase{migrate.PhasePreflight, migrate.PhaseSetup, migrate.PhaseCopy, migrate.PhaseCatchUp,
+		migrate.PhaseCutover, migrate.PhaseCleanup}
+	var out, rest []migrate.Phase
+	for _, p := range known {
+		if _, ok := m[p]; ok {
+			out = append(out, p)
+		}
+	}
+	for p := range m {
+		if !slices.Contains(known, p) {
+			rest = append(rest, p)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
 }

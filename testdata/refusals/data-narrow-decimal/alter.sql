@@ -1,0 +1,1 @@
+MODIFY price DECIMAL(7,2) NULL

@@ -1,0 +1,1 @@
+MODIFY name VARCHAR(10) NULL

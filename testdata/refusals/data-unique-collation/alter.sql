@@ -1,0 +1,1 @@
+MODIFY name VARCHAR(40) COLLATE utf8mb4_general_ci NULL
