@@ -21,6 +21,9 @@ const (
 	PhaseDone      Phase = "done"
 )
 
+// PhaseOrder lists the phases in the order they run.
+var PhaseOrder = []Phase{PhasePreflight, PhaseSetup, PhaseCopy, PhaseCatchUp, PhaseVerify, PhaseCutover, PhaseCleanup, PhaseDone}
+
 // Event is a progress report: a phase change, or progress within one.
 type Event struct {
 	Time      time.Time
@@ -34,6 +37,7 @@ type Event struct {
 // Summary is what a finished migration reports.
 type Summary struct {
 	Table           string
+	Swapped         bool  // the new table serves under the original name
 	Rows            int64 // rows copied
 	Applied         int64 // rows re-applied from binlog changes
 	Changes         int64 // row changes seen in the binlog

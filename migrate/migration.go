@@ -43,6 +43,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	m := &migration{opt: opt, log: opt.Log, summary: Summary{Table: opt.Table, Phases: map[Phase]time.Duration{}}}
 	start := time.Now()
 	err := m.run(ctx)
+	if m.phase != PhaseDone {
+		m.summary.Phases[m.phase] += time.Since(m.phaseStart) // the phase that failed
+	}
 	if m.stream != nil {
 		m.stream.Close()
 	}
@@ -99,6 +102,7 @@ func (m *migration) run(ctx context.Context) error {
 		return err
 	}
 	m.created = nil // the shadow is the table now; nothing to drop on failure
+	m.summary.Swapped = true
 	m.enter(PhaseCleanup)
 	if m.opt.DropOld {
 		q := mysqlx.Tag + "DROP TABLE " + mysqlx.QT(m.opt.Conn.Database, m.summary.OldTable)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -83,6 +82,7 @@ func (o *output) event(e migrate.Event) {
 				"time": e.Time.UTC().Format(time.RFC3339Nano), "event": "progress", "phase": e.Phase, "message": e.Message,
 				"rows_copied": e.Progress.RowsCopied, "rows_total_estimate": e.RowsTotal, "rows_applied": e.Progress.RowsApplied,
 				"pending_changes": e.Progress.Pending, "chunk_size": e.Progress.ChunkSize,
+				"checksum_rows": e.Checksum.Rows, "checksum_chunks": e.Checksum.Chunks,
 			})
 		}
 	case "text":
@@ -111,11 +111,16 @@ func (o *output) drawBar(e migrate.Event) {
 		o.bar.ChangeMax64(total)
 	}
 	desc := fmt.Sprintf("%-9s", e.Phase)
-	if e.Progress.Pending > 0 || e.Progress.RowsApplied > 0 {
+	rows := e.Progress.RowsCopied
+	switch {
+	case e.Phase == migrate.PhaseVerify:
+		desc += " checksum"
+		rows = e.Checksum.Rows
+	case e.Progress.Pending > 0 || e.Progress.RowsApplied > 0:
 		desc += fmt.Sprintf(" applied %d pending %d", e.Progress.RowsApplied, e.Progress.Pending)
 	}
 	o.bar.Describe(desc)
-	_ = o.bar.Set64(e.Progress.RowsCopied)
+	_ = o.bar.Set64(rows)
 }
 
 func (o *output) writeJSON(v any) {
@@ -136,9 +141,7 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	if s == nil {
 		return
 	}
-	// A failure after the swap (dropping the old table) leaves the table
-	// swapped: say so. The old table's name is set only by a swap.
-	swapped := err == nil || s.OldTable != ""
+	swapped := s.Swapped // a failure after the swap (dropping the old table) leaves it swapped
 	phases := map[string]string{}
 	for p, d := range s.Phases {
 		phases[string(p)] = d.Round(time.Millisecond).String()
@@ -148,7 +151,8 @@ func (o *output) finish(s *migrate.Summary, err error) {
 			"event": "summary", "table": s.Table, "swapped": swapped, "rows_copied": s.Rows, "rows_applied": s.Applied,
 			"binlog_row_changes": s.Changes, "phases": phases, "cutover_stall_ms": s.CutoverStall.Milliseconds(),
 			"cutover_attempts": s.CutoverAttempts, "old_table": s.OldTable, "old_dropped": s.OldDropped,
-			"total_ms": s.Total.Milliseconds(),
+			"total_ms": s.Total.Milliseconds(), "checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks,
+			"checksum_repairs": s.ChecksumRepairs, "warnings": s.Warnings,
 		}
 		if err != nil {
 			res["error"] = err.Error()
@@ -164,6 +168,16 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	for _, p := range phaseOrder(s.Phases) {
 		fmt.Fprintf(o.stdout, "  %-9s %s\n", p, phases[string(p)])
 	}
+	if s.ChecksumRows > 0 {
+		fmt.Fprintf(o.stdout, "  checksum: %d rows in %d chunks equal", s.ChecksumRows, s.ChecksumChunks)
+		if s.ChecksumRepairs > 0 {
+			fmt.Fprintf(o.stdout, " after recopying %d differing chunks", s.ChecksumRepairs)
+		}
+		fmt.Fprintln(o.stdout)
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(o.stdout, "  warning: %s\n", w)
+	}
 	fmt.Fprintf(o.stdout, "  cut-over held writes for %s (attempt %d, %d rows applied under lock)\n",
 		s.CutoverStall.Round(time.Millisecond), s.CutoverAttempts, s.CutoverApplied)
 	if s.OldDropped {
@@ -173,22 +187,13 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	}
 }
 
-// phaseOrder lists the phases of a summary in the order they run; phases
-// this list does not know yet follow, by name, so none is left out.
+// phaseOrder lists the phases of a summary in the order they run.
 func phaseOrder(m map[migrate.Phase]time.Duration) []migrate.Phase {
-	known := []migrate.Phase{migrate.PhasePreflight, migrate.PhaseSetup, migrate.PhaseCopy, migrate.PhaseCatchUp,
-		migrate.PhaseCutover, migrate.PhaseCleanup}
-	var out, rest []migrate.Phase
-	for _, p := range known {
+	var out []migrate.Phase
+	for _, p := range migrate.PhaseOrder {
 		if _, ok := m[p]; ok {
 			out = append(out, p)
 		}
 	}
-	for p := range m {
-		if !slices.Contains(known, p) {
-			rest = append(rest, p)
-		}
-	}
-	slices.Sort(rest)
-	return append(out, rest...)
+	return out
 }

@@ -50,7 +50,7 @@ func sampleSummary() *migrate.Summary {
 	return &migrate.Summary{
 		Table: "t", Rows: 300, Applied: 2, Changes: 5,
 		Phases:       map[migrate.Phase]time.Duration{migrate.PhasePreflight: 30 * time.Millisecond, migrate.PhaseCopy: time.Second},
-		CutoverStall: 20 * time.Millisecond, CutoverAttempts: 1, OldTable: "_t_old", Total: 2 * time.Second,
+		CutoverStall: 20 * time.Millisecond, CutoverAttempts: 1, OldTable: "_t_old", Swapped: true, Total: 2 * time.Second,
 	}
 }
 
@@ -128,11 +128,11 @@ func TestOutputText(t *testing.T) {
 	o.logger().Info("phase", "phase", "copy")
 	o.event(migrate.Event{Time: time.Now(), Phase: migrate.PhaseCopy, RowsTotal: 300, Progress: copier.Progress{RowsCopied: 100}})
 	sum := sampleSummary()
-	sum.Phases["zz-new"] = 5 * time.Millisecond // a phase output.go does not know: listed last
+	sum.Phases[migrate.PhaseVerify] = 5 * time.Millisecond // listed in run order, between copy and cut-over
 	o.finish(sum, nil)
 	out := stdout.String()
 	for _, want := range []string{"copy      rows 100/~300", "swapped t in 2s: 300 rows copied",
-		"  preflight 30ms\n  copy      1s\n  zz-new    5ms\n", "old table kept as _t_old"} {
+		"  preflight 30ms\n  copy      1s\n  verify    5ms\n", "old table kept as _t_old"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout does not contain %q:\n%s", want, out)
 		}
