@@ -38,6 +38,10 @@ func (p *Plan) apply(ctx context.Context, ex execer, keys [][]any, upto []any) (
 			ins += " AND " + p.Key.compare(false, "<=")
 			args = append(args, p.Key.compareArgs(upto)...)
 		}
+		// MariaDB sends a transaction's events before its commit is visible;
+		// a locking read waits for that commit instead of reading the row
+		// as it was.
+		ins += " LOCK IN SHARE MODE"
 		res, err := ex.ExecContext(ctx, ins, args...)
 		if err != nil {
 			return applied, fmt.Errorf("apply %d changes (insert): %w", len(batch), err)

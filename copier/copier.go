@@ -46,6 +46,7 @@ type Copier struct {
 	watermark []any
 	done      bool
 	progress  Progress
+	previous  [][]any // the keys of the last flush, applied once more (see Flush)
 }
 
 func (c *Copier) defaults() {
@@ -59,7 +60,7 @@ func (c *Copier) defaults() {
 		c.MaxChunk = 200_000
 	}
 	if c.progress.ChunkSize == 0 {
-		c.progress.ChunkSize = 1000
+		c.progress.ChunkSize = min(max(1000, c.MinChunk), c.MaxChunk)
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -108,25 +109,54 @@ func (c *Copier) tune(took time.Duration) {
 }
 
 // Flush applies the pending changes below the watermark through the pool.
+//
+// A change above the watermark is left to the copy, which reads the row
+// later from a snapshot. But MariaDB sends a transaction's events before
+// its commit is visible, so the next chunk's snapshot might still miss it.
+// Hence every flush applies the previous flush's keys once more: by then
+// the copy has moved on by a chunk, and a key it now covers is re-read
+// with a locking read that waits for the commit. Keys at or below the
+// watermark cost a second apply; that is the price of not locking the
+// source rows during the copy.
 func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	c.defaults()
 	upto := c.watermark
 	if c.done {
 		upto = nil
 	}
+	current := c.Changes.Take()
+	keys := current
+	if len(c.previous) > 0 {
+		keys = dedupe(append(append([][]any(nil), current...), c.previous...))
+	}
+	c.previous = nil
+	if !c.done {
+		c.previous = current
+	}
 	if !c.done && upto == nil {
 		// Nothing copied yet: every change is above the watermark.
-		c.Changes.Take()
 		c.report()
 		return 0, nil
 	}
-	n, err := c.Plan.applyTx(ctx, c.DB, c.Changes.Take(), upto)
+	n, err := c.Plan.applyTx(ctx, c.DB, keys, upto)
 	if err != nil {
 		return 0, err
 	}
 	c.progress.RowsApplied += n
 	c.report()
 	return n, nil
+}
+
+func dedupe(keys [][]any) [][]any {
+	seen := make(map[string]bool, len(keys))
+	out := keys[:0]
+	for _, k := range keys {
+		if m := mapKey(k); !seen[m] {
+			seen[m] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // FlushOn applies every pending change through ex, the connection that

@@ -109,7 +109,6 @@ func TestCopierDefaults(t *testing.T) {
 // TestFirstChunkWithinBounds: the first chunk, before any tune, must obey
 // MinChunk and MaxChunk too.
 func TestFirstChunkWithinBounds(t *testing.T) {
-	knownBug(t, "Copier.defaults starts the chunk size at 1000 without clamping it to [MinChunk, MaxChunk]")
 	for _, b := range []struct{ min, max int }{{1, 7}, {5000, 200000}} {
 		c := &Copier{MinChunk: b.min, MaxChunk: b.max, ChunkTime: time.Second, Changes: NewChanges()}
 		c.defaults()

@@ -28,13 +28,15 @@ type Key struct {
 }
 
 // SupportedKeyType says whether a column can be part of a chunking key.
-// Floating-point values do not compare exactly, and BLOB/TEXT/JSON/BIT/SET
-// keys are either prefix keys or have no order the client can reproduce.
+// Floating-point values do not compare exactly; BLOB/TEXT/JSON/BIT/SET
+// keys are prefix keys or have no order the client can reproduce; an ENUM
+// sorts by member number but compares with text by label, so a keyset
+// walk over it would skip rows.
 func SupportedKeyType(c tableinfo.Column) bool {
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint",
 		"decimal", "numeric", "char", "varchar", "binary", "varbinary",
-		"date", "datetime", "timestamp", "time", "year", "enum":
+		"date", "datetime", "timestamp", "time", "year":
 		return true
 	}
 	return false
@@ -90,7 +92,8 @@ func (k Key) compare(shadow bool, op string) string {
 	if len(ors) == 1 {
 		return ors[0]
 	}
-	return "(" + strings.Join(ors, ") OR (") + ")"
+	// Parenthesised whole: callers AND it with other conditions.
+	return "((" + strings.Join(ors, ") OR (") + "))"
 }
 
 // compareArgs repeats a key value the way compare consumes it.
@@ -246,10 +249,18 @@ func eventInteger(v any, c KeyColumn) (any, error) {
 }
 
 // mapKey is a map key for a key value, so the last change per row wins.
+// Text is quoted so that no value can imitate a separator.
 func mapKey(v []any) string {
 	var sb strings.Builder
 	for _, x := range v {
-		fmt.Fprintf(&sb, "%T:%v\x00", x, x)
+		switch t := x.(type) {
+		case string:
+			fmt.Fprintf(&sb, "s%q,", t)
+		case []byte:
+			fmt.Fprintf(&sb, "b%q,", t)
+		default:
+			fmt.Fprintf(&sb, "%T:%v,", x, x)
+		}
 	}
 	return sb.String()
 }

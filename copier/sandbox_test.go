@@ -232,12 +232,14 @@ func TestCopyCompositeKeyUnderWrites(t *testing.T) {
 	// over the copy.
 	const statements = 500
 	var copying atomic.Bool
-	var duringCopy, failed atomic.Int64
+	var written, duringCopy, failed atomic.Int64
+	writerDone := make(chan struct{})
 	var writerErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer close(writerDone)
 		w := rand.New(rand.NewPCG(seed, 2))
 		stmts := []func() error{
 			func() error {
@@ -308,15 +310,26 @@ func TestCopyCompositeKeyUnderWrites(t *testing.T) {
 			if copying.Load() {
 				duringCopy.Add(1)
 			}
-			time.Sleep(time.Millisecond)
+			written.Add(1)
 		}
 	}()
 
 	c := &Copier{
 		DB: db, Plan: p, Changes: changes,
 		ChunkTime: 50 * time.Millisecond, MinChunk: 1, MaxChunk: 7,
-		Wait: func(context.Context) error {
-			time.Sleep(2 * time.Millisecond) // leave the writer room
+		// Interleave: before each chunk, let the writer run a dozen
+		// statements, so that most writes land between chunks.
+		Wait: func(ctx context.Context) error {
+			target := written.Load() + 12
+			for written.Load() < target {
+				select {
+				case <-writerDone:
+					return stream.Err()
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(200 * time.Microsecond):
+				}
+			}
 			return stream.Err()
 		},
 	}
@@ -325,7 +338,7 @@ func TestCopyCompositeKeyUnderWrites(t *testing.T) {
 	c.defaults()
 	c.progress.ChunkSize = 7
 	copying.Store(true)
-	err := debugRun(t, c, db)
+	err := c.Run(t.Context())
 	copying.Store(false)
 	wg.Wait()
 	if err != nil {
@@ -339,13 +352,47 @@ func TestCopyCompositeKeyUnderWrites(t *testing.T) {
 	pr := c.Progress()
 	t.Logf("seeded %d rows; copied %d in %d chunks, applied %d; %d of %d statements during the copy, %d deadlocks; %d row changes seen",
 		seeded, pr.RowsCopied, pr.Chunks, pr.RowsApplied, duringCopy.Load(), statements, failed.Load(), changes.Seen())
-	if !pr.Done || pr.Chunks < int64(seeded/7) {
-		t.Errorf("progress %+v: want done after at least %d chunks", pr, seeded/7)
+	// The writer deletes rows meanwhile: fewer chunks than seeded/7.
+	if !pr.Done || pr.Chunks < int64(seeded/14) || pr.ChunkSize > 7 {
+		t.Errorf("progress %+v: want done in chunks of at most 7 rows, at least %d of them", pr, seeded/14)
 	}
-	if duringCopy.Load() == 0 {
-		t.Error("no write happened while copying: the test proves nothing")
+	if duringCopy.Load() < statements/2 {
+		t.Errorf("only %d of %d writes happened while copying", duringCopy.Load(), statements)
 	}
 	sameRows(t, db, p)
+}
+
+// compositeBug: Key.compare renders "(x) OR (y)" for a composite key and
+// its callers AND it to another condition without parentheses.
+const compositeBug = "composite keys: chunker.go whereOn and apply.go AND an unparenthesized compare() (SQL precedence)"
+
+// TestCopyCompositeKeys copies, without writes, tables keyed by two and
+// three columns in chunks of 7 rows.
+func TestCopyCompositeKeys(t *testing.T) {
+	sb := sandboxtest.New(t)
+	for _, tc := range []struct{ name, create, fill string }{
+		{"int_int", "CREATE TABLE %s (a INT NOT NULL, b INT NOT NULL, v INT, PRIMARY KEY (a, b))",
+			"INSERT INTO %s SELECT seq DIV 5, seq MOD 5, seq FROM seq_0_to_99"},
+		{"int_text_unsigned", `CREATE TABLE %s (a INT NOT NULL, b VARCHAR(8) COLLATE utf8mb4_general_ci NOT NULL,
+			c BIGINT UNSIGNED NOT NULL, v INT, PRIMARY KEY (a, b, c))`,
+			"INSERT INTO %s SELECT seq DIV 30, ELT(1 + seq DIV 5 MOD 6, 'a', 'B', 'c', 'D', 'é', '😀'), 18446744073709551615 - seq MOD 5, seq FROM seq_0_to_119"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, shadow := "c_"+tc.name, "_c_"+tc.name+"_new"
+			sb.Exec(t, fmt.Sprintf(tc.create, src))
+			sb.Exec(t, fmt.Sprintf("CREATE TABLE %s LIKE %s", shadow, src))
+			sb.Exec(t, fmt.Sprintf(tc.fill, src))
+			db := openGodwit(t, sb)
+			p := planFor(t, sb, src, shadow, "PRIMARY")
+			c := &Copier{DB: db, Plan: p, Changes: NewChanges(), MinChunk: 1, MaxChunk: 7}
+			c.defaults()
+			c.progress.ChunkSize = 7
+			if err := c.Run(t.Context()); err != nil {
+				t.Fatalf("copy: %v (progress %+v)", err, c.Progress())
+			}
+			sameRows(t, db, p)
+		})
+	}
 }
 
 // keyTypeCase is a key column type with values that stress its
@@ -385,14 +432,6 @@ func TestApplyKeyTypesFromBinlog(t *testing.T) {
 	for _, tc := range keyTypeCases {
 		t.Run(tc.name, func(t *testing.T) { testKeyType(t, sb, tc) })
 	}
-}
-
-// TestApplyEnumKeyFromBinlog: ENUM keys arrive from the binlog as their
-// index number.
-func TestApplyEnumKeyFromBinlog(t *testing.T) {
-	knownBug(t, "fromEvent renders an ENUM key's index (int64 2) as the string \"2\", which matches no row")
-	sb := sandboxtest.New(t)
-	testKeyType(t, sb, keyTypeCase{"enum", "ENUM('zeta','alpha','mid')", []string{"'zeta'", "'alpha'", "'mid'"}})
 }
 
 func testKeyType(t *testing.T, sb *sandboxtest.Sandbox, tc keyTypeCase) {
@@ -501,5 +540,76 @@ func TestStreamStopsOnQualifiedDDL(t *testing.T) {
 	}
 	if err := stream.WaitFor(ctx, pos); !errors.Is(err, ErrTableDDL) {
 		t.Fatalf("WaitFor after TRUNCATE from another database: %v, want ErrTableDDL", err)
+	}
+}
+
+// TestApplySeesCommittedRows: MariaDB sends a transaction's binlog events
+// before its InnoDB commit is visible to other sessions. A Flush that runs
+// in that window re-reads the old row, and the key is no longer pending:
+// the shadow keeps the old version for good. Sixteen writers update
+// every row once while Flush runs in a loop; then everything is caught up.
+// The race is timing-dependent: the test tries a few rounds.
+func TestApplySeesCommittedRows(t *testing.T) {
+	sb := sandboxtest.New(t)
+	const rows, writers = 16000, 16
+	for round := range 3 {
+		src, shadow := fmt.Sprintf("r%d", round), fmt.Sprintf("_r%d_new", round)
+		sb.Exec(t, fmt.Sprintf("CREATE TABLE %s (id INT NOT NULL PRIMARY KEY, v BIGINT NOT NULL)", src))
+		sb.Exec(t, fmt.Sprintf("CREATE TABLE %s LIKE %s", shadow, src))
+		sb.Exec(t, fmt.Sprintf("INSERT INTO %s SELECT seq, 0 FROM seq_1_to_%d", src, rows))
+		db := openGodwit(t, sb)
+		p := planFor(t, sb, src, shadow, "PRIMARY")
+		changes := NewChanges()
+		stream := startStream(t, sb, db, p, changes)
+		c := &Copier{DB: db, Plan: p, Changes: changes}
+		if err := c.Run(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := w + 1; id <= rows; id += writers {
+					if _, err := sb.DB.Exec(fmt.Sprintf("UPDATE %s SET v = v + 1 WHERE id = ?", src), id); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		stop, flushed := make(chan struct{}), make(chan error)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					flushed <- nil
+					return
+				default:
+				}
+				if changes.Len() > 0 {
+					if _, err := c.Flush(context.Background()); err != nil {
+						<-stop
+						flushed <- err
+						return
+					}
+				}
+			}
+		}()
+		wg.Wait()
+		close(stop)
+		if err := <-flushed; err != nil {
+			t.Fatal(err)
+		}
+		catchUp(t, db, stream, c)
+		var stale int
+		var ids sql.NullString
+		q := fmt.Sprintf("SELECT COUNT(*), GROUP_CONCAT(s.id) FROM %s s JOIN %s d USING (id) WHERE s.v <> d.v", src, shadow)
+		if err := db.QueryRow(q).Scan(&stale, &ids); err != nil {
+			t.Fatal(err)
+		}
+		if stale > 0 {
+			t.Fatalf("round %d: after catch-up, %d shadow rows keep their old value (ids %s)", round+1, stale, ids.String)
+		}
 	}
 }
