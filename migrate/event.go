@@ -32,6 +32,9 @@ type Event struct {
 	RowsTotal int64 // the server's estimate of the table's rows
 	Progress  copier.Progress
 	Checksum  copier.ChecksumResult // during verify
+
+	Throttled      bool   // the copy is held back by the server's load
+	ThrottleReason string // which probe, its value and threshold
 }
 
 // Summary is what a finished migration reports.
@@ -45,6 +48,7 @@ type Summary struct {
 	ChecksumChunks  int64 // chunks compared by the last checksum pass
 	ChecksumRows    int64
 	ChecksumRepairs int           // chunks found different and recopied
+	Throttled       time.Duration // time the copy waited for the server
 	CutoverStall    time.Duration // how long writes were held back by the successful attempt
 	CutoverAttempts int
 	CutoverApplied  int64    // rows applied while holding the lock

@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/godwit-db/godwit/copier"
 	"github.com/godwit-db/godwit/internal/mysqlx"
 	"github.com/godwit-db/godwit/internal/tableinfo"
 	"github.com/godwit-db/godwit/migrate/alter"
+	"github.com/godwit-db/godwit/throttle"
 )
 
 type migration struct {
@@ -31,6 +33,12 @@ type migration struct {
 	stream  *copier.Stream
 	copier  *copier.Copier
 
+	throttler     *throttle.Throttler
+	stopThrottle  func()
+	replicaDBs    []*sql.DB
+	throttleMu    sync.Mutex
+	throttleState throttle.State
+
 	phase      Phase
 	phaseStart time.Time
 	summary    Summary
@@ -45,6 +53,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	err := m.run(ctx)
 	if m.phase != PhaseDone {
 		m.summary.Phases[m.phase] += time.Since(m.phaseStart) // the phase that failed
+	}
+	if m.stopThrottle != nil {
+		m.stopThrottle()
 	}
 	if m.stream != nil {
 		m.stream.Close()
@@ -78,6 +89,9 @@ func (m *migration) run(ctx context.Context) error {
 		return err
 	}
 	if err := m.refuseDataLoss(ctx); err != nil {
+		return err
+	}
+	if err := m.startThrottle(ctx); err != nil {
 		return err
 	}
 	if err := m.startStream(ctx, plan); err != nil {
@@ -161,8 +175,8 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 		return err
 	}
 	m.copier = &copier.Copier{
-		DB: m.db, Plan: plan, Changes: m.changes, Log: m.log, ChunkTime: m.opt.ChunkTime,
-		Wait: func(context.Context) error { return m.stream.Err() },
+		DB: m.db, Plan: plan, Changes: m.changes, Log: m.log, ChunkTime: m.opt.ChunkTime, MaxChunk: m.opt.MaxChunkRows,
+		Wait: m.copyWait,
 		Report: func(p copier.Progress) {
 			m.emit(Event{Phase: m.phase, Progress: p})
 		},
@@ -225,5 +239,8 @@ func (m *migration) emit(e Event) {
 	if m.copier != nil && e.Progress == (copier.Progress{}) {
 		e.Progress = m.copier.Progress()
 	}
+	m.throttleMu.Lock()
+	e.Throttled, e.ThrottleReason = m.throttleState.Throttled, m.throttleState.Reason
+	m.throttleMu.Unlock()
 	m.opt.Report(e)
 }

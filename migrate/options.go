@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/throttle"
 )
 
 // Options are the inputs of one migration.
@@ -17,8 +18,12 @@ type Options struct {
 	SkipChecksum       bool          // swap without proving the copy equal first
 	AllowDropData      bool          // proceed although a dropped column holds data
 	ChunkTime          time.Duration // target duration of one copy chunk
+	MaxChunkRows       int           // upper bound of the adaptive chunk size (0: 200,000)
 	CutoverLockTimeout time.Duration // longest the application's writes may be held back per attempt
 	CutoverRetries     int
+
+	Throttle throttle.Settings // thresholds; zero values mean the defaults
+	Replicas []mysqlx.Config   // replicas whose lag throttles the copy
 
 	Log    *slog.Logger
 	Report func(Event) // progress and phase changes; nil is quiet

@@ -3,18 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/godwit-db/godwit/internal/mysqlx"
 	"github.com/godwit-db/godwit/migrate"
 )
 
 func newMigrateCmd() *cobra.Command {
 	var (
-		conn   connFlags
-		opt    migrate.Options
-		output string
+		conn     connFlags
+		opt      migrate.Options
+		output   string
+		replicas []string
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --database D --table T --alter \"ADD COLUMN c INT\"",
@@ -55,6 +59,9 @@ Exit codes:
 				return usageError{err}
 			}
 			opt.Conn, opt.Table = cfg, conn.table
+			if opt.Replicas, err = replicaConfigs(replicas, cfg); err != nil {
+				return usageError{err}
+			}
 			opt.Log = out.logger()
 			opt.Report = out.event
 			ctx := cmd.Context()
@@ -65,7 +72,7 @@ Exit codes:
 			sum, err := migrate.Run(ctx, opt)
 			err = conn.explain(err)
 			if err != nil && ctx.Err() != nil {
-				if sum != nil && sum.OldTable != "" {
+				if sum != nil && sum.Swapped {
 					err = fmt.Errorf("interrupted after the swap: %w", err)
 				} else {
 					err = fmt.Errorf("interrupted before the swap; the original table is unchanged: %w", err)
@@ -77,6 +84,16 @@ Exit codes:
 	}
 	fs := cmd.Flags()
 	conn.register(fs)
+	fs.StringSliceVar(&replicas, "replica", nil, "host:port of a replica whose lag throttles the copy (repeatable; same user and password)")
+	th := &opt.Throttle
+	fs.DurationVar(&th.MaxLag, "max-lag", 2*time.Second, "pause the copy while a replica lags more (heartbeat-measured)")
+	fs.DurationVar(&th.CriticalLag, "critical-lag", 0, "abort cleanly when a replica lags more (0: never)")
+	fs.Float64Var(&th.MaxThreadsRunning, "max-threads-running", 50, "pause the copy while Threads_running exceeds this (negative: off)")
+	fs.Float64Var(&th.CriticalThreadsRunning, "critical-threads-running", 0, "abort cleanly above this Threads_running (0: never)")
+	fs.Float64Var(&th.MaxHistoryLength, "max-history-length", 1_000_000, "pause the copy while the InnoDB history list (purge lag) is longer (negative: off)")
+	fs.Float64Var(&th.MaxLockWaits, "max-lock-waits", 20, "pause the copy while more InnoDB lock waits are pending (negative: off)")
+	fs.StringVar(&th.Query, "throttle-query", "", "a query returning one number; the copy pauses while it is above 0")
+	fs.StringVar(&th.FlagFile, "throttle-flag-file", "", "the copy pauses while this file exists")
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "proceed although a column the ALTER drops holds data (refused otherwise)")
@@ -100,4 +117,24 @@ func checkMigrateFlags(opt migrate.Options) error {
 		return fmt.Errorf("--cutover-retries must be at least 1, not %d", opt.CutoverRetries)
 	}
 	return nil
+}
+
+// replicaConfigs turns --replica host:port values into connections with
+// the primary's credentials.
+func replicaConfigs(addrs []string, primary mysqlx.Config) ([]mysqlx.Config, error) {
+	var out []mysqlx.Config
+	for _, a := range addrs {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("--replica %q: want host:port", a)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil || p <= 0 || p > 65535 {
+			return nil, fmt.Errorf("--replica %q: bad port", a)
+		}
+		r := primary
+		r.Host, r.Port = host, p
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -83,6 +83,7 @@ func (o *output) event(e migrate.Event) {
 				"rows_copied": e.Progress.RowsCopied, "rows_total_estimate": e.RowsTotal, "rows_applied": e.Progress.RowsApplied,
 				"pending_changes": e.Progress.Pending, "chunk_size": e.Progress.ChunkSize,
 				"checksum_rows": e.Checksum.Rows, "checksum_chunks": e.Checksum.Chunks,
+				"throttled": e.Throttled, "throttle_reason": e.ThrottleReason,
 			})
 		}
 	case "text":
@@ -90,6 +91,9 @@ func (o *output) event(e migrate.Event) {
 			o.lastLine = time.Now()
 			fmt.Fprintf(o.stdout, "%s %-9s rows %d/~%d applied %d pending %d\n", e.Time.Format("15:04:05"), e.Phase,
 				e.Progress.RowsCopied, e.RowsTotal, e.Progress.RowsApplied, e.Progress.Pending)
+			if e.Throttled {
+				fmt.Fprintf(o.stdout, "%s %-9s throttled: %s\n", e.Time.Format("15:04:05"), e.Phase, e.ThrottleReason)
+			}
 		}
 	}
 }
@@ -118,6 +122,9 @@ func (o *output) drawBar(e migrate.Event) {
 		rows = e.Checksum.Rows
 	case e.Progress.Pending > 0 || e.Progress.RowsApplied > 0:
 		desc += fmt.Sprintf(" applied %d pending %d", e.Progress.RowsApplied, e.Progress.Pending)
+	}
+	if e.Throttled {
+		desc += " | throttled: " + e.ThrottleReason
 	}
 	o.bar.Describe(desc)
 	_ = o.bar.Set64(rows)
@@ -152,7 +159,7 @@ func (o *output) finish(s *migrate.Summary, err error) {
 			"binlog_row_changes": s.Changes, "phases": phases, "cutover_stall_ms": s.CutoverStall.Milliseconds(),
 			"cutover_attempts": s.CutoverAttempts, "old_table": s.OldTable, "old_dropped": s.OldDropped,
 			"total_ms": s.Total.Milliseconds(), "checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks,
-			"checksum_repairs": s.ChecksumRepairs, "warnings": s.Warnings,
+			"checksum_repairs": s.ChecksumRepairs, "warnings": s.Warnings, "throttled_ms": s.Throttled.Milliseconds(),
 		}
 		if err != nil {
 			res["error"] = err.Error()
@@ -167,6 +174,9 @@ func (o *output) finish(s *migrate.Summary, err error) {
 		s.Table, s.Total.Round(time.Millisecond), s.Rows, s.Changes, s.Applied)
 	for _, p := range phaseOrder(s.Phases) {
 		fmt.Fprintf(o.stdout, "  %-9s %s\n", p, phases[string(p)])
+	}
+	if s.Throttled > 0 {
+		fmt.Fprintf(o.stdout, "  copy paused %s for the server's load\n", s.Throttled.Round(time.Millisecond))
 	}
 	if s.ChecksumRows > 0 {
 		fmt.Fprintf(o.stdout, "  checksum: %d rows in %d chunks equal", s.ChecksumRows, s.ChecksumChunks)

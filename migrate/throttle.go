@@ -1,0 +1,82 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/throttle"
+)
+
+// startThrottle connects to the replicas, checks every probe once (a
+// probe that cannot measure is refused now, not discovered mid-copy) and
+// starts the throttler. While it holds the copy back, changes keep being
+// applied so the shadow never falls behind (see copyWait).
+func (m *migration) startThrottle(ctx context.Context) error {
+	var replicas []throttle.Replica
+	for _, r := range m.opt.Replicas {
+		db, err := mysqlx.Open(ctx, r)
+		if err != nil {
+			return refuse("throttle", "Check --replica, or leave the replica out.", "replica %s: %v", r.Addr(), err)
+		}
+		m.replicaDBs = append(m.replicaDBs, db)
+		replicas = append(replicas, throttle.Replica{Addr: r.Addr(), DB: db})
+	}
+	cfg := throttle.Standard(m.db, m.opt.Conn.Database, replicas, m.opt.Throttle)
+	cfg.Log = m.log
+	// OnChange runs on the throttler's goroutine: it only records the
+	// state, which every progress event then carries.
+	cfg.OnChange = func(s throttle.State) {
+		m.throttleMu.Lock()
+		m.throttleState = s
+		m.throttleMu.Unlock()
+	}
+	th, err := throttle.New(cfg)
+	if err != nil {
+		return refuse("throttle", "Fix the throttle settings.", "%v", err)
+	}
+	if err := th.Check(ctx); err != nil {
+		return refuse("throttle", "Fix the probe (or turn it off) and rerun.", "%v", err)
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- th.Run(tctx) }()
+	m.throttler = th
+	m.stopThrottle = func() {
+		cancel()
+		<-done
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		if err := th.Cleanup(cctx); err != nil {
+			m.log.Warn("drop the throttle heartbeat table", "err", err)
+		}
+		for _, db := range m.replicaDBs {
+			db.Close()
+		}
+		m.summary.Throttled = th.State().ThrottledFor
+	}
+	return nil
+}
+
+// copyWait runs before every chunk: it stops on a binlog failure, and
+// while the throttler holds the copy it keeps applying changes.
+func (m *migration) copyWait(ctx context.Context) error {
+	if err := m.stream.Err(); err != nil {
+		return err
+	}
+	if m.throttler == nil {
+		return nil
+	}
+	err := m.throttler.WaitWhile(ctx, time.Second, func(ctx context.Context) error {
+		if _, err := m.copier.Flush(ctx); err != nil {
+			return err
+		}
+		return m.stream.Err()
+	})
+	if errors.Is(err, throttle.ErrCritical) {
+		return fmt.Errorf("stopped by a critical threshold, the original table is intact: %w", err)
+	}
+	return err
+}
