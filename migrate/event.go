@@ -13,6 +13,7 @@ type Phase string
 const (
 	PhasePreflight Phase = "preflight"
 	PhaseSetup     Phase = "setup"
+	PhaseInstant   Phase = "instant"
 	PhaseCopy      Phase = "copy"
 	PhaseCatchUp   Phase = "catch-up"
 	PhaseVerify    Phase = "verify"
@@ -22,7 +23,7 @@ const (
 )
 
 // PhaseOrder lists the phases in the order they run.
-var PhaseOrder = []Phase{PhasePreflight, PhaseSetup, PhaseCopy, PhaseCatchUp, PhaseVerify, PhaseCutover, PhaseCleanup, PhaseDone}
+var PhaseOrder = []Phase{PhasePreflight, PhaseSetup, PhaseInstant, PhaseCopy, PhaseCatchUp, PhaseVerify, PhaseCutover, PhaseCleanup, PhaseDone}
 
 // Event is a progress report: a phase change, or progress within one.
 type Event struct {
@@ -40,10 +41,11 @@ type Event struct {
 // Summary is what a finished migration reports.
 type Summary struct {
 	Table           string
-	Swapped         bool  // the new table serves under the original name
-	Rows            int64 // rows copied
-	Applied         int64 // rows re-applied from binlog changes
-	Changes         int64 // row changes seen in the binlog
+	Swapped         bool   // the new table serves under the original name
+	Path            string // PathInstant or PathCopy
+	Rows            int64  // rows copied
+	Applied         int64  // rows re-applied from binlog changes
+	Changes         int64  // row changes seen in the binlog
 	Phases          map[Phase]time.Duration
 	ChecksumChunks  int64 // chunks compared by the last checksum pass
 	ChecksumRows    int64

@@ -39,6 +39,7 @@ type migration struct {
 	throttleMu    sync.Mutex
 	throttleState throttle.State
 
+	instant    bool // the server can make the change without a copy
 	phase      Phase
 	phaseStart time.Time
 	summary    Summary
@@ -91,6 +92,13 @@ func (m *migration) run(ctx context.Context) error {
 	if err := m.refuseDataLoss(ctx); err != nil {
 		return err
 	}
+	if m.instant {
+		done, err := m.instantPath(ctx)
+		if done || err != nil {
+			return err
+		}
+	}
+	m.summary.Path = PathCopy
 	if err := m.startThrottle(ctx); err != nil {
 		return err
 	}
@@ -127,6 +135,29 @@ func (m *migration) run(ctx context.Context) error {
 	}
 	m.enter(PhaseDone)
 	return nil
+}
+
+// instantPath drops the trial shadow and alters the table natively; when
+// the table refuses, it rebuilds the shadow for a copy and returns false.
+func (m *migration) instantPath(ctx context.Context) (bool, error) {
+	if err := m.dropCreated(); err != nil {
+		return false, err
+	}
+	m.enter(PhaseInstant)
+	ok, err := m.runInstant(ctx)
+	if err != nil || ok {
+		if ok {
+			m.summary.Path, m.summary.Swapped = PathInstant, true
+			m.enter(PhaseDone)
+		}
+		return true, err
+	}
+	m.opt.ForceCopy = true
+	m.enter(PhaseSetup)
+	if err := m.createShadow(ctx); err != nil {
+		return false, err
+	}
+	return false, nil
 }
 
 func (m *migration) preflight(ctx context.Context) error {

@@ -40,6 +40,7 @@ func options(sb *sandboxtest.Sandbox, table, alter string) migrate.Options {
 		Conn:  mysqlx.Config{Host: sb.Host, Port: sb.Port, User: sb.User, Password: sb.Password, Database: sb.Database},
 		Table: table, Alter: alter,
 		ChunkTime: 200 * time.Millisecond,
+		ForceCopy: true, // these tests are about the online copy; TestInstantPath unsets it
 	}
 }
 

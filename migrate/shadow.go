@@ -20,8 +20,11 @@ func (m *migration) createShadow(ctx context.Context) (err error) {
 		return fmt.Errorf("create shadow table %s: %w", shadow, err)
 	}
 	m.created = append(m.created, shadow)
-	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sALTER TABLE %s %s", mysqlx.Tag, mysqlx.QT(db, shadow), m.change.Clause)); err != nil {
-		return refuse("alter", "Fix the ALTER; nothing was changed on the original table.", "the server rejected the ALTER on the shadow table: %v", err)
+	m.instant = m.tryInstant(ctx, mysqlx.QT(db, shadow))
+	if !m.instant {
+		if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sALTER TABLE %s %s", mysqlx.Tag, mysqlx.QT(db, shadow), m.change.Clause)); err != nil {
+			return refuse("alter", "Fix the ALTER; nothing was changed on the original table.", "the server rejected the ALTER on the shadow table: %v", err)
+		}
 	}
 	m.shadow, err = tableinfo.Load(ctx, m.db, db, shadow)
 	if err != nil {
