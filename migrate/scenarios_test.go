@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -185,21 +184,4 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-func tables(t *testing.T, sb *sandboxtest.Sandbox) []string {
-	t.Helper()
-	rows, err := sb.DB.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func tables(t *testing.T, sb *sandboxtest.Sandbox) []string { return sb.Tables(t) }

@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -322,4 +323,34 @@ func dbName(testName string) string {
 
 func quoteIdent(s string) string {
 	return "`" + strings.ReplaceAll(s, "`", "``") + "`"
+}
+
+// Strings runs a query returning one column and fails the test on error.
+func (s *Sandbox) Strings(t testing.TB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.DB.Query(query, args...)
+	if err != nil {
+		t.Fatalf("sandboxtest: %s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v sql.NullString
+		if err := rows.Scan(&v); err != nil {
+			t.Fatalf("sandboxtest: %s: %v", query, err)
+		}
+		out = append(out, v.String)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("sandboxtest: %s: %v", query, err)
+	}
+	return out
+}
+
+// Tables lists the tables of the test's database in byte order.
+func (s *Sandbox) Tables(t testing.TB) []string {
+	t.Helper()
+	names := s.Strings(t, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", s.Database)
+	slices.Sort(names)
+	return names
 }
