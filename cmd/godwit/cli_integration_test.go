@@ -229,7 +229,7 @@ func TestMigrateJSON(t *testing.T) {
 	sb := sandboxtest.New(t)
 	createTable(t, sb)
 
-	res := runGodwit(t, pwdEnv(sb), append(connArgs(sb), "--alter", "ADD COLUMN c INT DEFAULT 5", "--output", "json")...)
+	res := runGodwit(t, pwdEnv(sb), append(connArgs(sb), "--alter", "ADD COLUMN c INT DEFAULT 5", "--force-copy", "--output", "json")...)
 	if res.code != exitOK {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, exitOK, res.stderr)
 	}
@@ -311,7 +311,7 @@ port = %d
 				env = tc.env(sb)
 			}
 			// No --output: piped, auto must choose JSON lines.
-			res := runGodwit(t, env, append(tc.args(t, sb, cnf), "--alter", "ADD COLUMN c INT DEFAULT 5", "--drop-old")...)
+			res := runGodwit(t, env, append(tc.args(t, sb, cnf), "--alter", "ADD COLUMN c INT DEFAULT 5", "--force-copy", "--drop-old")...)
 			if res.code != exitOK {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, exitOK, res.stderr)
 			}
@@ -451,7 +451,7 @@ func TestMigrateText(t *testing.T) {
 	t.Parallel()
 	sb := sandboxtest.New(t)
 	createTable(t, sb)
-	res := runGodwit(t, pwdEnv(sb), append(connArgs(sb), "--alter", "ADD COLUMN c INT DEFAULT 5", "--output", "text")...)
+	res := runGodwit(t, pwdEnv(sb), append(connArgs(sb), "--alter", "ADD COLUMN c INT DEFAULT 5", "--force-copy", "--output", "text")...)
 	if res.code != exitOK {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", res.code, exitOK, res.stderr)
 	}
@@ -499,7 +499,7 @@ func TestMigrateInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := append(connArgs(sb), "--alter", "ADD COLUMN c INT", "--output", "json",
+	args := append(connArgs(sb), "--alter", "ADD COLUMN c INT", "--force-copy", "--output", "json",
 		"--cutover-lock-timeout", "1s", "--cutover-retries", "1000")
 	cmd := exec.CommandContext(ctx, godwitBinary(t), args...)
 	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "MYSQL_PWD=") }), pwdEnv(sb)...)

@@ -19,6 +19,7 @@ func newMigrateCmd() *cobra.Command {
 		opt      migrate.Options
 		output   string
 		replicas []string
+		obs      observeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --database D --table T --alter \"ADD COLUMN c INT\"",
@@ -63,7 +64,12 @@ Exit codes:
 				return usageError{err}
 			}
 			opt.Log = out.logger()
-			opt.Report = out.event
+			metrics, hooks, err := obs.start(cfg.Database, conn.table, opt.Log)
+			if err != nil {
+				return usageError{err}
+			}
+			defer metrics.stop()
+			opt.Report = func(e migrate.Event) { out.event(e); metrics.event(e); hooks.event(e) }
 			ctx := cmd.Context()
 			stopWatch := context.AfterFunc(ctx, func() {
 				opt.Log.Warn("interrupted: stopping and removing what this run created; press Ctrl-C again to quit at once")
@@ -79,6 +85,8 @@ Exit codes:
 				}
 			}
 			out.finish(sum, err)
+			metrics.finish(sum, err)
+			hooks.finish(sum, err) // waits for the queued hooks, each bounded by --hook-timeout
 			return err
 		},
 	}
@@ -97,10 +105,12 @@ Exit codes:
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "proceed although a column the ALTER drops holds data (refused otherwise)")
+	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
 	fs.BoolVar(&opt.SkipChecksum, "skip-checksum", false, "swap without first proving the copy equal to the original (not recommended)")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
 	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
 	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")
+	obs.register(fs)
 	fs.StringVar(&output, "output", "auto", "auto (progress bar on a terminal, else JSON lines), json (JSON lines on stdout) or text (human lines on stdout)")
 	return cmd
 }

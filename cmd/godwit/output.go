@@ -149,18 +149,10 @@ func (o *output) finish(s *migrate.Summary, err error) {
 		return
 	}
 	swapped := s.Swapped // a failure after the swap (dropping the old table) leaves it swapped
-	phases := map[string]string{}
-	for p, d := range s.Phases {
-		phases[string(p)] = d.Round(time.Millisecond).String()
-	}
+	phases := phaseDurations(s)
 	if o.mode == "json" {
-		res := map[string]any{
-			"event": "summary", "table": s.Table, "swapped": swapped, "rows_copied": s.Rows, "rows_applied": s.Applied,
-			"binlog_row_changes": s.Changes, "phases": phases, "cutover_stall_ms": s.CutoverStall.Milliseconds(),
-			"cutover_attempts": s.CutoverAttempts, "old_table": s.OldTable, "old_dropped": s.OldDropped,
-			"total_ms": s.Total.Milliseconds(), "checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks,
-			"checksum_repairs": s.ChecksumRepairs, "warnings": s.Warnings, "throttled_ms": s.Throttled.Milliseconds(),
-		}
+		res := summaryFields(s)
+		res["event"], res["table"], res["swapped"] = "summary", s.Table, swapped
 		if err != nil {
 			res["error"] = err.Error()
 		}
@@ -169,6 +161,11 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	}
 	if !swapped {
 		return // the error itself goes to stderr
+	}
+	if s.Path == migrate.PathInstant {
+		fmt.Fprintf(o.stdout, "changed %s instantly in %s (ALGORITHM=INSTANT, metadata only: nothing copied; writes waited %s)\n",
+			s.Table, s.Total.Round(time.Millisecond), s.CutoverStall.Round(time.Millisecond))
+		return
 	}
 	fmt.Fprintf(o.stdout, "swapped %s in %s: %d rows copied, %d binlog row changes, %d rows re-applied\n",
 		s.Table, s.Total.Round(time.Millisecond), s.Rows, s.Changes, s.Applied)
