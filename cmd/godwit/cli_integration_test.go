@@ -118,44 +118,10 @@ func createTable(t *testing.T, sb *sandboxtest.Sandbox) {
 	sb.Exec(t, "INSERT INTO t VALUES "+strings.Join(values, ","))
 }
 
-func tables(t *testing.T, sb *sandboxtest.Sandbox) []string {
-	t.Helper()
-	rows, err := sb.DB.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", sb.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(names) // byte order, whatever the collation
-	return names
-}
+func tables(t *testing.T, sb *sandboxtest.Sandbox) []string { return sb.Tables(t) }
 
 func columns(t *testing.T, sb *sandboxtest.Sandbox, table string) []string {
-	t.Helper()
-	rows, err := sb.DB.Query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", sb.Database, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	return names
+	return sb.Strings(t, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", sb.Database, table)
 }
 
 func queryInt(t *testing.T, sb *sandboxtest.Sandbox, q string) int {
