@@ -64,3 +64,14 @@ sandbox-status:
 DEMO_ROWS ?= 1000000
 demo: deps build
 	$(WITH_SANDBOX) $(GO) run ./internal/demo -rows $(DEMO_ROWS)
+
+# bench: godwit against a native ALTER TABLE ... ALGORITHM=COPY of the same
+# table on the same server, idle and under a write load, at BENCH_ROWS rows
+# times each of BENCH_SCALES (internal/bench/README.md). Prints a table and
+# writes bench-results/<timestamp>.json; fails only when a run fails or its
+# result does not verify, never on timings. More flags: BENCH_ARGS="-rate 2000".
+BENCH_ROWS   ?= 1000000
+BENCH_SCALES ?= 1,4
+BENCH_ARGS   ?=
+bench: deps build
+	$(WITH_SANDBOX) $(GO) run ./internal/bench -rows $(BENCH_ROWS) -scales $(BENCH_SCALES) $(BENCH_ARGS)

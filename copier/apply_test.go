@@ -182,3 +182,21 @@ func TestFlushOn(t *testing.T) {
 		t.Errorf("FlushOn with nothing pending: %d, %v, %q", n, err, r.stmts)
 	}
 }
+
+// TestFlushOnKeepsKeysWhenCutOff: an apply under the cut-over lock that
+// fails part way (the budget ran out) must leave every key pending, or the
+// next attempt would swap without them.
+func TestFlushOnKeepsKeysWhenCutOff(t *testing.T) {
+	c := &Copier{Plan: intPlan(1), Changes: NewChanges()}
+	c.done = true
+	for i := range applyBatch + 10 { // two batches
+		c.Changes.Add([]any{int64(i)})
+	}
+	r := &recorder{fail: "INSERT"}
+	if _, err := c.FlushOn(context.Background(), r); err == nil {
+		t.Fatal("FlushOn succeeded with a failing insert")
+	}
+	if got := c.Changes.Len(); got != applyBatch+10 {
+		t.Fatalf("%d keys pending after the failed apply, want %d", got, applyBatch+10)
+	}
+}

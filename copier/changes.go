@@ -48,3 +48,13 @@ func (c *Changes) Seen() int64 {
 	defer c.mu.Unlock()
 	return c.seen
 }
+
+// Restore puts back keys whose apply failed, so that a retry applies them;
+// applying a key twice is harmless.
+func (c *Changes) Restore(keys [][]any) {
+	c.mu.Lock()
+	for _, v := range keys {
+		c.pending[mapKey(v)] = v
+	}
+	c.mu.Unlock()
+}

@@ -140,6 +140,7 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	}
 	n, err := c.Plan.applyTx(ctx, c.DB, keys, upto)
 	if err != nil {
+		c.Changes.Restore(keys)
 		return 0, err
 	}
 	c.progress.RowsApplied += n
@@ -165,8 +166,14 @@ func (c *Copier) FlushOn(ctx context.Context, ex execer) (int64, error) {
 	if !c.done {
 		return 0, fmt.Errorf("flush on cut-over connection before the copy is done")
 	}
-	n, err := c.Plan.apply(ctx, ex, c.Changes.Take(), nil)
+	keys := c.Changes.Take()
+	n, err := c.Plan.apply(ctx, ex, keys, nil)
 	c.progress.RowsApplied += n
+	if err != nil {
+		// Cut off part way (the lock budget ran out): none of these keys
+		// may be lost, or the next attempt would swap without them.
+		c.Changes.Restore(keys)
+	}
 	return n, err
 }
 

@@ -52,6 +52,7 @@ func (m *migration) cutover(ctx context.Context) error {
 	var last error
 	for attempt := 1; attempt <= m.opt.CutoverRetries; attempt++ {
 		stall, err := m.cutoverOnce(ctx)
+		m.summary.CutoverStallMax = max(m.summary.CutoverStallMax, stall)
 		if err == nil {
 			m.summary.CutoverStall = stall
 			m.summary.CutoverAttempts = attempt

@@ -52,6 +52,7 @@ type Summary struct {
 	ChecksumRepairs int           // chunks found different and recopied
 	Throttled       time.Duration // time the copy waited for the server
 	CutoverStall    time.Duration // how long writes were held back by the successful attempt
+	CutoverStallMax time.Duration // the longest hold of any attempt, failed ones included
 	CutoverAttempts int
 	CutoverApplied  int64    // rows applied while holding the lock
 	Warnings        []string // findings allowed by a flag, e.g. dropped data

@@ -118,6 +118,11 @@ func (m *migration) run(ctx context.Context) error {
 		if err := m.verify(ctx); err != nil {
 			return err
 		}
+		// What was written during the checksum is applied now, not under
+		// the cut-over's lock.
+		if err := m.catchUp(ctx); err != nil {
+			return err
+		}
 	}
 	m.enter(PhaseCutover)
 	if err := m.cutover(ctx); err != nil {

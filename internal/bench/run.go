@@ -1,0 +1,416 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// The runs, in the order they are made at each scale.
+const (
+	runNative = "native"
+	runIdle   = "idle"
+	runLoad   = "load"
+)
+
+var runOrder = []string{runNative, runIdle, runLoad}
+
+var runTitle = map[string]string{runNative: "native COPY", runIdle: "godwit idle", runLoad: "godwit load"}
+
+// runResult is one timed run on a fresh table.
+type runResult struct {
+	Scale int    `json:"scale"`
+	Run   string `json:"run"`
+	Rows  int64  `json:"rows"`
+
+	Wall       dur     `json:"wall_ms"`
+	RowsPerSec float64 `json:"rows_per_s"`
+	VsNative   float64 `json:"wall_vs_native"` // wall / native COPY's wall at the same scale; 0 unknown
+
+	Phases          []phaseTime `json:"phases,omitempty"` // godwit's own accounting
+	GodwitTotal     dur         `json:"godwit_total_ms,omitempty"`
+	PeakRSSKiB      int64       `json:"peak_rss_kib,omitempty"`
+	CutoverStall    dur         `json:"cutover_stall_ms,omitempty"`
+	CutoverAttempts int         `json:"cutover_attempts,omitempty"`
+	RowsCopied      int64       `json:"rows_copied,omitempty"`
+	RowsApplied     int64       `json:"rows_applied,omitempty"`
+	BinlogChanges   int64       `json:"binlog_row_changes,omitempty"`
+	MaxPending      int64       `json:"max_pending_changes,omitempty"`
+	ApplyLag        *lagStats   `json:"apply_lag,omitempty"`
+	Load            *loadStats  `json:"load,omitempty"`
+
+	// ReplicaBehind is how long the replica still needed, once the run
+	// ended, to apply what the run wrote (the native ALTER replicates as
+	// one statement that the replica runs only after the primary did).
+	ReplicaBehind dur            `json:"replica_behind_after_ms"`
+	Fill          dur            `json:"fill_ms"`                  // creating the fresh table (not timed as part of the run)
+	LoadAvg       float64        `json:"loadavg_1m"`               // of the host when the run began: the box may be shared
+	Verified      string         `json:"verified"`                 // what the check after the run compared
+	Error         string         `json:"error"`                    // why the run failed; "" when it did not
+	GodwitLog     string         `json:"godwit_log"`               // godwit's stderr
+	GodwitSummary map[string]any `json:"godwit_summary,omitempty"` // godwit's last JSON line, as written
+	SwapAt        string         `json:"swap_at"`                  // when godwit swapped the tables
+	Notes         string         `json:"notes"`                    // anything the numbers need to be read with
+	wall, replica time.Duration
+}
+
+type results struct {
+	Started      time.Time    `json:"started"`
+	Finished     time.Time    `json:"finished"`
+	Server       string       `json:"server_version"`
+	BufferPool   int64        `json:"innodb_buffer_pool_size"`
+	CPUs         int          `json:"cpus"`
+	GoVersion    string       `json:"go_version"`
+	Godwit       string       `json:"godwit_binary"`
+	GodwitSHA256 string       `json:"godwit_sha256"`
+	Alter        string       `json:"alter"`
+	Rows         int          `json:"rows_at_scale_1"`
+	Scales       []int        `json:"scales"`
+	Rate         int          `json:"load_writes_per_s"`
+	Writers      int          `json:"load_writers"`
+	ChunkTime    string       `json:"chunk_time,omitempty"`
+	GodwitFlags  []string     `json:"godwit_flags,omitempty"`
+	Runs         []*runResult `json:"runs"`
+	Failures     []string     `json:"failures"`
+	Elapsed      dur          `json:"elapsed_ms"`
+	stamp        string
+}
+
+func run(ctx context.Context, c config) (*results, error) {
+	res := &results{Started: time.Now(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Godwit: c.bin, GodwitSHA256: c.binSHA,
+		Alter: c.alter, Rows: c.rows, Scales: c.scales, Rate: c.rate, Writers: c.writers, ChunkTime: c.chunkTime, GodwitFlags: c.extra,
+		Failures: []string{}}
+	res.stamp = res.Started.Format("20060102-150405")
+	if err := os.MkdirAll(c.outDir, 0o755); err != nil {
+		return nil, err
+	}
+
+	admin := c.conn
+	admin.Database = ""
+	adb, err := mysqlx.Open(ctx, admin)
+	if err != nil {
+		return nil, err
+	}
+	defer adb.Close()
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + benchSchema, "CREATE DATABASE " + benchSchema} {
+		if _, err := adb.ExecContext(ctx, tag+q); err != nil {
+			return nil, err
+		}
+	}
+	db, err := mysqlx.Open(ctx, c.conn)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	// A session setting must not follow a pooled connection into the next
+	// statement; and the checksums read whole tables.
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(time.Minute)
+	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@innodb_buffer_pool_size").Scan(&res.Server, &res.BufferPool); err != nil {
+		return nil, err
+	}
+	rep := &replica{primary: db}
+	if c.replicaPort > 0 {
+		rc := c.conn
+		rc.Port = c.replicaPort
+		rc.Database = ""
+		if rep.db, err = mysqlx.Open(ctx, rc); err != nil {
+			return nil, fmt.Errorf("replica: %w", err)
+		}
+		defer rep.db.Close()
+	}
+	fmt.Printf("bench: %s (innodb_buffer_pool_size %d MiB), %d CPUs, ALTER TABLE %s %s\n",
+		res.Server, res.BufferPool>>20, res.CPUs, table, c.alter)
+
+	for _, scale := range c.scales {
+		var native time.Duration
+		for _, kind := range runOrder {
+			if !c.runs[kind] {
+				continue
+			}
+			if ctx.Err() != nil {
+				return res.done(), ctx.Err()
+			}
+			r := runOne(ctx, c, db, rep, kind, scale, res.stamp)
+			if kind == runNative && r.Error == "" {
+				native = r.wall
+			}
+			if native > 0 && r.Error == "" {
+				r.VsNative = round2(r.wall.Seconds() / native.Seconds())
+			}
+			res.Runs = append(res.Runs, r)
+			if r.Error != "" {
+				res.Failures = append(res.Failures, fmt.Sprintf("%s at %d rows: %s", runTitle[kind], r.Rows, r.Error))
+			}
+		}
+	}
+	res.done()
+	res.print(os.Stdout)
+	if len(res.Failures) > 0 {
+		fmt.Printf("\nbench: keeping schema %s for inspection\n", benchSchema)
+		return res, fmt.Errorf("%d run(s) failed:\n  %s", len(res.Failures), strings.Join(res.Failures, "\n  "))
+	}
+	if !c.keep {
+		if _, err := adb.ExecContext(ctx, tag+"DROP DATABASE "+benchSchema); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (r *results) done() *results {
+	r.Finished = time.Now()
+	r.Elapsed = dur(r.Finished.Sub(r.Started))
+	return r
+}
+
+// runOne makes one run on a fresh table; failures end up in Error.
+func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string, scale int, stamp string) *runResult {
+	n := c.rows * scale
+	r := &runResult{Scale: scale, Run: kind, Rows: int64(n), LoadAvg: loadAvg()}
+	fmt.Printf("\n== %s, %d rows (scale %d)\n", runTitle[kind], n, scale)
+	err := func() error {
+		start := time.Now()
+		if err := fill(ctx, db, n); err != nil {
+			return err
+		}
+		// The replica applies the fill too: let it finish before timing.
+		if _, err := rep.catchUp(ctx); err != nil {
+			return err
+		}
+		r.Fill = dur(time.Since(start))
+		before, err := checksum(ctx, db, table)
+		if err != nil {
+			return err
+		}
+		if before.Rows != int64(n) {
+			return fmt.Errorf("fill: %d rows, want %d", before.Rows, n)
+		}
+		fmt.Printf("    fresh table in %s: %s\n", r.Fill, before)
+		switch kind {
+		case runNative:
+			err = runNativeCopy(ctx, c, db, r, before)
+		case runIdle:
+			err = runGodwitIdle(ctx, c, db, r, before, stamp)
+		case runLoad:
+			err = runGodwitLoad(ctx, c, db, r, before, stamp)
+		}
+		// However the run went, measure what it left the replica to do.
+		behind, rerr := rep.catchUp(ctx)
+		r.ReplicaBehind, r.replica = dur(behind), behind
+		return errors.Join(err, rerr)
+	}()
+	if r.wall > 0 {
+		r.Wall = dur(r.wall)
+		r.RowsPerSec = float64(int64(float64(n) / r.wall.Seconds()))
+	}
+	if err != nil {
+		r.Error = err.Error()
+		fmt.Printf("    FAILED: %v\n", err)
+	} else {
+		fmt.Printf("    %s in %s (%s rows/s); replica behind after: %s\n    verified: %s\n",
+			runTitle[kind], r.Wall, si(r.RowsPerSec), r.ReplicaBehind, r.Verified)
+	}
+	return r
+}
+
+// runNativeCopy times the server's own table copy: the ceiling for any
+// copy from outside the server.
+func runNativeCopy(ctx context.Context, c config, db *sql.DB, r *runResult, before sum) error {
+	q := fmt.Sprintf("%sALTER TABLE %s %s, ALGORITHM=COPY", tag, mysqlx.Q(table), c.alter)
+	fmt.Printf("    %s\n", strings.TrimPrefix(q, tag))
+	start := time.Now()
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("native ALTER: %w", err)
+	}
+	r.wall = time.Since(start)
+	r.Notes = "writes to the table wait for the whole ALTER (ALGORITHM=COPY allows reads only)"
+	v, err := compareSums(ctx, db, table, before, "the table before the ALTER")
+	r.Verified = v
+	return err
+}
+
+// compareSums checks table name against want; when the ALTER dropped a
+// compared column only the row count can be compared.
+func compareSums(ctx context.Context, db *sql.DB, name string, want sum, what string) (string, error) {
+	missing, err := missingColumns(ctx, db, name)
+	if err != nil {
+		return "", err
+	}
+	if len(missing) > 0 {
+		var rows int64
+		if err := db.QueryRowContext(ctx, tag+"SELECT COUNT(*) FROM "+mysqlx.Q(name)).Scan(&rows); err != nil {
+			return "", err
+		}
+		if rows != want.Rows {
+			return "", fmt.Errorf("%s has %d rows, %s had %d", name, rows, what, want.Rows)
+		}
+		return fmt.Sprintf("row count only (%d; the ALTER removed %s)", rows, strings.Join(missing, ", ")), nil
+	}
+	got, err := checksum(ctx, db, name)
+	if err != nil {
+		return "", err
+	}
+	if got != want {
+		return "", fmt.Errorf("%s has %s, %s had %s", name, got, what, want)
+	}
+	return fmt.Sprintf("%s equals %s (%s)", name, what, got), nil
+}
+
+// runGodwitIdle migrates the table with nothing else writing to it.
+func runGodwitIdle(ctx context.Context, c config, db *sql.DB, r *runResult, before sum, stamp string) error {
+	r.GodwitLog = filepath.Join(c.outDir, fmt.Sprintf("%s-%s-x%d.godwit.log", stamp, r.Run, r.Scale))
+	g := runGodwit(ctx, c, r.GodwitLog, nil)
+	r.fromGodwit(g)
+	if g.Err != nil {
+		return g.Err
+	}
+	old, _ := g.Summary["old_table"].(string)
+	if old == "" {
+		old = "_" + table + "_old"
+	}
+	var checks []string
+	if ok, err := tableExists(ctx, db, old); err != nil {
+		return err
+	} else if ok {
+		// Nobody wrote: the old table must still be the fill, untouched.
+		got, err := checksum(ctx, db, old)
+		if err != nil {
+			return err
+		}
+		if got != before {
+			return fmt.Errorf("the old table %s has %s, the original had %s", old, got, before)
+		}
+		checks = append(checks, old+" is the original, intact")
+	}
+	v, err := compareSums(ctx, db, table, before, "the original")
+	if err != nil {
+		return err
+	}
+	r.Verified = strings.Join(append(checks, v), "; ")
+	return nil
+}
+
+// runGodwitLoad migrates the table while the writers run, then checks the
+// table against their model.
+func runGodwitLoad(ctx context.Context, c config, db *sql.DB, r *runResult, before sum, stamp string) error {
+	if missing, err := missingColumns(ctx, db, table); err != nil || len(missing) > 0 {
+		return firstErr(err, fmt.Errorf("the loaded run needs columns %s", strings.Join(missing, ", ")))
+	}
+	if model := initialSum(int(r.Rows)); model != before {
+		return fmt.Errorf("the fill has %s, the writers' model of it %s", before, model)
+	}
+	wdb, err := mysqlx.Open(ctx, c.conn)
+	if err != nil {
+		return err
+	}
+	defer wdb.Close()
+	wdb.SetMaxOpenConns(c.writers + 4)
+	wdb.SetMaxIdleConns(c.writers + 4)
+
+	l := startLoad(wdb, int(r.Rows), c.rate, c.writers)
+	fmt.Printf("    %d writes/s from %d writers (inserts, updates, deletes, key updates); %s baseline\n", c.rate, c.writers, c.warmup)
+	stopped := false
+	stopLoad := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		return l.stopAndWait()
+	}
+	defer func() { _ = stopLoad() }()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(c.warmup):
+	}
+
+	var p *probe
+	onPhase := func(phase string) {
+		switch phase {
+		case "copy":
+			if p == nil {
+				p = startProbe(wdb)
+			}
+		case "catch-up":
+		default:
+			p.signal()
+		}
+	}
+	r.GodwitLog = filepath.Join(c.outDir, fmt.Sprintf("%s-%s-x%d.godwit.log", stamp, r.Run, r.Scale))
+	start := time.Now()
+	g := runGodwit(ctx, c, r.GodwitLog, onPhase)
+	end := time.Now()
+	p.halt()
+	r.fromGodwit(g)
+	if g.Err == nil {
+		time.Sleep(c.after) // writes continue into the new table
+	}
+	werr := stopLoad()
+	swap := g.SwapAt
+	if swap.IsZero() {
+		swap = g.PhaseAt["cleanup"]
+	}
+	st := l.stats(c.rate, start, end, swap, g.PhaseAt)
+	r.Load = &st
+	if p != nil {
+		ls := p.stats()
+		r.ApplyLag = &ls
+		werr = errors.Join(werr, p.err)
+	}
+	fmt.Printf("    writers: %d inserts, %d updates, %d deletes, %d key updates, %d retries, %.0f writes/s during the migration\n",
+		st.Inserts, st.Updates, st.Deletes, st.KeyUpdates, st.Retries, st.AchievedRate)
+	fmt.Printf("    latency p50/p99/max: baseline %s, during migration %s, within ±%s of the swap %s\n",
+		st.Baseline, st.Migration, cutoverWindow, st.Cutover)
+	if st.WorstPhase != "" {
+		fmt.Printf("    slowest statement: %s, began %s into the migration, in phase %s\n", st.Migration.Max, st.WorstAt, st.WorstPhase)
+	}
+	if r.ApplyLag != nil {
+		fmt.Printf("    apply lag (probe): p50 %s, max %s over %d probes\n", r.ApplyLag.P50, r.ApplyLag.Max, r.ApplyLag.N)
+	}
+	// Compare the table with the model whenever the model is exact: after a
+	// swap it is the new table, after a failed run still the original,
+	// which must be intact and hold every write.
+	if werr != nil && !errors.Is(werr, errModel) {
+		return errors.Join(g.Err, werr)
+	}
+	v, err := l.verify(ctx, db, before, p)
+	r.Verified = v
+	return errors.Join(g.Err, werr, err)
+}
+
+func (r *runResult) fromGodwit(g *godwitResult) {
+	r.wall = g.Wall
+	r.Phases = g.Phases
+	r.GodwitTotal = dur(g.Total)
+	r.PeakRSSKiB = g.PeakRSSKiB
+	r.CutoverStall = dur(g.CutoverStall)
+	r.CutoverAttempts = g.CutoverAttempts
+	r.RowsCopied = g.RowsCopied
+	r.RowsApplied = g.RowsApplied
+	r.BinlogChanges = g.BinlogChanges
+	r.MaxPending = g.MaxPending
+	r.GodwitSummary = g.Summary
+	if !g.SwapAt.IsZero() {
+		r.SwapAt = g.SwapAt.Format(time.RFC3339Nano)
+	}
+}
+
+// loadAvg is the host's 1-minute load average, 0 if unknown.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return f
+}
