@@ -3,8 +3,10 @@ package copier
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
@@ -48,23 +50,30 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// Checksum compares the source and the shadow chunk by chunk inside tx,
-// which must be a consistent snapshot taken while both were equal, so
-// that concurrent writes neither raise false alarms nor hide differences.
-func (p *Plan) Checksum(ctx context.Context, tx Querier, report func(ChecksumResult)) (ChecksumResult, error) {
+// Checksum compares the source and the shadow chunk by chunk. snap[0]
+// reads the source and snap[1] the shadow, in parallel; both must be
+// consistent snapshots opened while the two tables were equal, so that
+// concurrent writes neither raise false alarms nor hide differences.
+func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
 	var lower []any
 	for {
-		c, err := p.nextChunk(ctx, tx, lower, checksumChunkRows)
+		c, err := p.nextChunk(ctx, snap[0], lower, checksumChunkRows)
 		if err != nil {
 			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
 		}
 		var sums [2][3]string
+		var errs [2]error
+		var wg sync.WaitGroup
 		for i, shadow := range []bool{false, true} {
-			q, args := p.checksumQuery(shadow, c)
-			if err := tx.QueryRowContext(ctx, q, args...).Scan(&sums[i][0], &sums[i][1], &sums[i][2]); err != nil {
-				return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
-			}
+			wg.Go(func() {
+				q, args := p.checksumQuery(shadow, c)
+				errs[i] = snap[i].QueryRowContext(ctx, q, args...).Scan(&sums[i][0], &sums[i][1], &sums[i][2])
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs[:]...); err != nil {
+			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
 		}
 		res.Chunks++
 		var n int64
@@ -73,7 +82,7 @@ func (p *Plan) Checksum(ctx context.Context, tx Querier, report func(ChecksumRes
 		if sums[0] != sums[1] {
 			res.Mismatched = append(res.Mismatched, c)
 			if len(res.Examples) < 5 {
-				ex, err := p.diffChunk(ctx, tx, c, 5-len(res.Examples))
+				ex, err := p.diffChunk(ctx, snap, c, 5-len(res.Examples))
 				if err != nil {
 					return res, err
 				}
@@ -91,11 +100,11 @@ func (p *Plan) Checksum(ctx context.Context, tx Querier, report func(ChecksumRes
 }
 
 // diffChunk finds up to max keys whose rows differ within a chunk.
-func (p *Plan) diffChunk(ctx context.Context, tx Querier, c Chunk, max int) ([]string, error) {
+func (p *Plan) diffChunk(ctx context.Context, snap [2]Querier, c Chunk, max int) ([]string, error) {
 	rowsOf := func(shadow bool) (map[string]string, []string, error) {
-		table, exprs, names := p.source(), p.ChecksumSource, p.Key.names(false)
+		tx, table, exprs, names := snap[0], p.source(), p.ChecksumSource, p.Key.names(false)
 		if shadow {
-			table, exprs, names = p.shadow(), p.ChecksumShadow, p.Key.names(true)
+			tx, table, exprs, names = snap[1], p.shadow(), p.ChecksumShadow, p.Key.names(true)
 		}
 		cond, args := p.whereOn(c, shadow)
 		keyText := make([]string, len(names))

@@ -103,18 +103,21 @@ func (m *migration) checksumOnce(ctx context.Context) (copier.ChecksumResult, er
 		return copier.ChecksumResult{}, err
 	}
 	defer func() {
-		snap.ExecContext(context.Background(), mysqlx.Tag+"ROLLBACK")
-		snap.Close()
+		for _, c := range snap {
+			c.ExecContext(context.Background(), mysqlx.Tag+"ROLLBACK")
+			c.Close()
+		}
 	}()
-	return m.copier.Plan.Checksum(ctx, snap, func(r copier.ChecksumResult) {
+	return m.copier.Plan.Checksum(ctx, [2]copier.Querier{snap[0], snap[1]}, func(r copier.ChecksumResult) {
 		m.emit(Event{Phase: PhaseVerify, Checksum: r})
 	})
 }
 
-// snapshotInSync returns a connection inside a consistent-snapshot
-// transaction opened while the shadow equalled the source. The read lock is taken with the cut-over
+// snapshotInSync returns two connections, one to read each table, inside
+// consistent-snapshot transactions opened while the shadow equalled the
+// source. The read lock is taken with the cut-over
 // budget and retried like the cut-over.
-func (m *migration) snapshotInSync(ctx context.Context) (*sql.Conn, error) {
+func (m *migration) snapshotInSync(ctx context.Context) ([2]*sql.Conn, error) {
 	var last error
 	for attempt := 1; attempt <= m.opt.CutoverRetries; attempt++ {
 		tx, err := m.trySnapshot(ctx)
@@ -126,50 +129,61 @@ func (m *migration) snapshotInSync(ctx context.Context) (*sql.Conn, error) {
 		m.emit(Event{Phase: PhaseVerify, Message: fmt.Sprintf("snapshot attempt %d failed: %v", attempt, err)})
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return [2]*sql.Conn{}, ctx.Err()
 		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
 		}
 	}
-	return nil, fmt.Errorf("checksum: could not take a consistent snapshot: %w", last)
+	return [2]*sql.Conn{}, fmt.Errorf("checksum: could not take a consistent snapshot: %w", last)
 }
 
-func (m *migration) trySnapshot(ctx context.Context) (*sql.Conn, error) {
+func (m *migration) trySnapshot(ctx context.Context) (snap [2]*sql.Conn, err error) {
 	schema, table := m.opt.Conn.Database, m.opt.Table
 	a, err := m.db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return snap, err
 	}
 	defer a.Close()
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(m.opt.CutoverLockTimeout))); err != nil {
-		return nil, err
+		return snap, err
 	}
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sLOCK TABLES %s READ, %s WRITE", mysqlx.Tag,
 		mysqlx.QT(schema, table), mysqlx.QT(schema, m.copier.Plan.Shadow))); err != nil {
-		return nil, fmt.Errorf("lock for the checksum snapshot: %w", err)
+		return snap, fmt.Errorf("lock for the checksum snapshot: %w", err)
 	}
 	defer a.ExecContext(context.Background(), mysqlx.Tag+"UNLOCK TABLES")
 	actx, cancel := context.WithTimeout(ctx, m.opt.CutoverLockTimeout)
 	defer cancel()
 	pos, err := copier.MasterPosition(actx, a)
 	if err != nil {
-		return nil, err
+		return snap, err
 	}
 	if err := m.stream.WaitFor(actx, pos); err != nil {
-		return nil, fmt.Errorf("drain the binlog for the checksum snapshot: %w", err)
+		return snap, fmt.Errorf("drain the binlog for the checksum snapshot: %w", err)
 	}
 	if _, err := m.copier.FlushOn(actx, a); err != nil {
-		return nil, err
+		return snap, err
 	}
 	// Creating a read view reads no table, so it needs no lock of A's.
-	b, err := m.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, q := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT"} {
-		if _, err := b.ExecContext(ctx, mysqlx.Tag+q); err != nil {
-			b.Close()
-			return nil, fmt.Errorf("checksum snapshot: %w", err)
+	// Both views see the same instant: nothing commits on the two tables
+	// while A holds them.
+	defer func() {
+		if err != nil {
+			for _, c := range snap {
+				if c != nil {
+					c.Close()
+				}
+			}
+		}
+	}()
+	for i := range snap {
+		if snap[i], err = m.db.Conn(ctx); err != nil {
+			return snap, err
+		}
+		for _, q := range []string{"SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "START TRANSACTION WITH CONSISTENT SNAPSHOT"} {
+			if _, err = snap[i].ExecContext(ctx, mysqlx.Tag+q); err != nil {
+				return snap, fmt.Errorf("checksum snapshot: %w", err)
+			}
 		}
 	}
-	return b, nil
+	return snap, nil
 }

@@ -75,6 +75,9 @@ const (
 	checksumRateFactor = 0.3
 )
 
+// sampleBytes bounds the sample read, roughly.
+const sampleBytes = 64 << 20
+
 // sample is a timed read of the table's first rows in key order.
 type sample struct {
 	rows, bytes int64
@@ -144,7 +147,13 @@ func sampleRead(ctx context.Context, db *sql.DB, schema, table string, key copie
 func (p *Plan) measure(ctx context.Context, m *migration, opt PlanOptions, key copier.Key, haveKey bool) (sample, error) {
 	src := m.source
 	p.Size = &PlanSize{RowsEstimate: src.Rows, DataBytes: src.DataLength, IndexBytes: src.IndexLength}
-	s, err := sampleRead(ctx, m.db, opt.Conn.Database, opt.Table, key, haveKey, opt.SampleRows)
+	// Wide rows (BLOBs) would make a 20,000-row sample a big read: keep it
+	// near sampleBytes by the table's average row length.
+	n := opt.SampleRows
+	if src.Rows > 0 && src.DataLength/src.Rows > 0 {
+		n = min(n, max(100, int(sampleBytes/(src.DataLength/src.Rows))))
+	}
+	s, err := sampleRead(ctx, m.db, opt.Conn.Database, opt.Table, key, haveKey, n)
 	if err != nil {
 		return s, err
 	}

@@ -191,7 +191,7 @@ func (in nativeInput) whole(per []Native) Native {
 		if n.Lock == "shared" {
 			w.Lock = "shared"
 		}
-		rowFormat = rowFormat || (n.rowFormat && n.Class == NativeInstant)
+		rowFormat = rowFormat || (n.rowFormat && n.Class.rank() <= NativeInplace.rank())
 		buildsIndex = buildsIndex || n.buildsIndex
 	}
 	switch {
@@ -199,7 +199,7 @@ func (in nativeInput) whole(per []Native) Native {
 		// Verified on 10.11: ADD COLUMN n INT, ADD INDEX (e) needs INPLACE.
 		w.Class = NativeRebuild
 		why = append(why, "adding, dropping or moving a column in the same ALTER as building an index rebuilds the table")
-	case !in.maria() && rowFormat && w.Class != NativeInstant && w.Class.rank() < NativeRebuild.rank():
+	case !in.maria() && rowFormat && w.Class.rank() > NativeInstant.rank() && w.Class.rank() < NativeRebuild.rank():
 		// MySQL: an instant ADD/DROP COLUMN cannot be combined with a
 		// clause that is not instant; INPLACE then rebuilds.
 		w.Class = NativeRebuild

@@ -87,6 +87,8 @@ var nativeCases = []struct{ setup, alter string }{
 	{"", "ADD COLUMN n INT, MODIFY a VARCHAR(10) COLLATE utf8mb4_bin"},
 	{"", "ADD COLUMN n INT, MODIFY c VARCHAR(100) CHARACTER SET utf8mb4"},
 	{"", "DROP COLUMN e, ADD INDEX ig (g)"},
+	{"", "DROP COLUMN b, ADD INDEX ie (e)"},
+	{"", "ADD COLUMN n INT, DROP COLUMN b"},
 	{"", "RENAME COLUMN a TO a2, ADD INDEX ie (e)"},
 	{"", "MODIFY a VARCHAR(20), ADD INDEX ie (e)"},
 	{"", "MODIFY a VARCHAR(10) AFTER e, DROP INDEX ib"},
