@@ -43,11 +43,14 @@ func main() {
 // exitCode maps the outcome of a command to the process exit code.
 func exitCode(err error) int {
 	var ue usageError
+	var coded interface{ ExitCode() int }
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &coded):
+		return coded.ExitCode()
 	case migrate.IsRefusal(err):
 		return exitRefused
 	default:

@@ -21,6 +21,7 @@ func newRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newMigrateCmd())
+	root.AddCommand(newPlanCmd())
 	return root
 }
 

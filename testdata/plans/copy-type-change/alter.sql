@@ -1,0 +1,1 @@
+MODIFY b BIGINT

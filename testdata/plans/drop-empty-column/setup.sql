@@ -1,0 +1,2 @@
+CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a VARCHAR(10), unused INT);
+INSERT INTO t (id, a) SELECT seq, 'x' FROM seq_1_to_100;

@@ -1,0 +1,2 @@
+CREATE TABLE t (id INT NOT NULL PRIMARY KEY, name VARCHAR(20), KEY iname (name)) DEFAULT CHARSET=utf8mb3;
+INSERT INTO t VALUES (1, 'a'), (2, 'b');

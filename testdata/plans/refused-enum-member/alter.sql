@@ -1,0 +1,1 @@
+MODIFY color ENUM('red','green')

@@ -1,0 +1,1 @@
+MODIFY a VARCHAR(5)

@@ -1,0 +1,2 @@
+CREATE TABLE t (a INT, b VARCHAR(10));
+INSERT INTO t SELECT seq, 'x' FROM seq_1_to_100;
