@@ -189,6 +189,7 @@ func (m *migration) preflight(ctx context.Context) error {
 		m.checkPrivileges,
 		m.checkTable,
 		m.checkLeftovers,
+		m.checkTableIntegrity,
 		func(context.Context) error { _, err := chooseKey(m.source, nil, m.change); return err },
 	} {
 		if err := check(ctx); err != nil {

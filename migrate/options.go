@@ -17,6 +17,7 @@ type Options struct {
 	DropOld            bool          // drop _<table>_old after a successful swap
 	SkipChecksum       bool          // swap without proving the copy equal first
 	ForceCopy          bool          // copy even when the server could make the change instantly
+	CheckTable         bool          // run CHECK TABLE on the source first and refuse on damage
 	AllowDropData      bool          // proceed although a dropped column holds data
 	ChunkTime          time.Duration // target duration of one copy chunk
 	MaxChunkRows       int           // upper bound of the adaptive chunk size (0: 200,000)

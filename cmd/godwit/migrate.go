@@ -105,6 +105,7 @@ Exit codes:
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "proceed although a column the ALTER drops holds data (refused otherwise)")
+	fs.BoolVar(&opt.CheckTable, "check-table", false, "run CHECK TABLE on the original first and refuse if the server reports damage (reads the whole table)")
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
 	fs.BoolVar(&opt.SkipChecksum, "skip-checksum", false, "swap without first proving the copy equal to the original (not recommended)")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
