@@ -195,8 +195,8 @@ func (p *Plan) measure(ctx context.Context, m *migration, opt PlanOptions, key c
 			"checksum ≈ %s at %.2f× (ratios measured on godwit's test server: the copy writes every row, its indexes and its binlog "+
 			"event; the checksum reads both tables). An estimate: real runs pause for replica lag and load, apply concurrent "+
 			"writes, and the cache may hold the sampled rows but not the rest",
-			s.rows, formatBytes(s.bytes), order, s.took.Round(time.Microsecond), e.ReadRowsPerSec,
-			formatSeconds(e.CopySeconds), count, copyRateFactor, formatSeconds(e.ChecksumSeconds), checksumRateFactor)
+			s.rows, FormatBytes(s.bytes), order, s.took.Round(time.Microsecond), e.ReadRowsPerSec,
+			FormatSeconds(e.CopySeconds), count, copyRateFactor, FormatSeconds(e.ChecksumSeconds), checksumRateFactor)
 	}
 	if p.Path == PathInstant {
 		e.Basis = "godwit migrate lets the server make this change with ALGORITHM=INSTANT: metadata only, no copy, " +
@@ -235,7 +235,7 @@ func (p *Plan) disk(ctx context.Context, m *migration, rows int64, s sample) err
 	disks, why := readDisks(ctx, m.db, m.server.Flavor)
 	if why != "" {
 		d.FreeUnknown = why
-		p.add(PlanCheck{Check: "disk", Status: CheckNotChecked, Message: fmt.Sprintf("%s ≈ %s; free space unknown: %s", need, formatBytes(d.NeededBytes), why)})
+		p.add(PlanCheck{Check: "disk", Status: CheckNotChecked, Message: fmt.Sprintf("%s ≈ %s; free space unknown: %s", need, FormatBytes(d.NeededBytes), why)})
 		return nil
 	}
 	place := func(dir string) int {
@@ -272,12 +272,12 @@ func (p *Plan) disk(ctx context.Context, m *migration, rows int64, s sample) err
 	for _, k := range d.Free {
 		if k.NeededBytes > k.AvailableBytes {
 			p.add(PlanCheck{Check: "disk", Status: CheckWarning,
-				Message: fmt.Sprintf("%s (%s) has %s free; %s ≈ %s there", k.Path, strings.Join(k.Holds, " and "), formatBytes(k.AvailableBytes), need, formatBytes(k.NeededBytes)),
+				Message: fmt.Sprintf("%s (%s) has %s free; %s ≈ %s there", k.Path, strings.Join(k.Holds, " and "), FormatBytes(k.AvailableBytes), need, FormatBytes(k.NeededBytes)),
 				Fix:     "Free disk space first (purge old binlogs, drop old tables), or the server may stop when the disk fills up."})
 			return nil
 		}
 	}
-	p.add(PlanCheck{Check: "disk", Status: CheckOK, Message: fmt.Sprintf("%s ≈ %s; enough is free", need, formatBytes(d.NeededBytes))})
+	p.add(PlanCheck{Check: "disk", Status: CheckOK, Message: fmt.Sprintf("%s ≈ %s; enough is free", need, FormatBytes(d.NeededBytes))})
 	return nil
 }
 
@@ -364,14 +364,14 @@ func (p *Plan) chunks(ctx context.Context, m *migration, opt PlanOptions, s samp
 	perChunk := int64(s.rowsPerSec() * copyRateFactor * opt.ChunkTime.Seconds())
 	perChunk = min(max(perChunk, 1000), int64(opt.MaxChunkRows))
 	bytes := int64(float64(perChunk) * s.avgRowBytes())
-	what := fmt.Sprintf("a chunk of ≈ %d rows (--chunk-time %s) writes ≈ %s to the binlog in one transaction", perChunk, opt.ChunkTime, formatBytes(bytes))
+	what := fmt.Sprintf("a chunk of ≈ %d rows (--chunk-time %s) writes ≈ %s to the binlog in one transaction", perChunk, opt.ChunkTime, FormatBytes(bytes))
 	cacheMax, _, err := variable(ctx, m.db, "max_binlog_cache_size")
 	if err != nil {
 		return err
 	}
 	if limit, err := strconv.ParseUint(cacheMax, 10, 64); err == nil && uint64(bytes) > limit {
 		p.add(PlanCheck{Check: "chunk-size", Status: CheckWarning,
-			Message: what + fmt.Sprintf(", more than max_binlog_cache_size (%s): the copy would fail at the first full chunk", formatBytes(int64(limit))),
+			Message: what + fmt.Sprintf(", more than max_binlog_cache_size (%s): the copy would fail at the first full chunk", FormatBytes(int64(limit))),
 			Fix:     "Lower --chunk-time, or raise max_binlog_cache_size."})
 		return nil
 	}
@@ -385,8 +385,8 @@ func (p *Plan) chunks(ctx context.Context, m *migration, opt PlanOptions, s samp
 	return nil
 }
 
-// formatBytes prints a size with a binary unit: 1.5 MiB.
-func formatBytes(n int64) string {
+// FormatBytes prints a size with a binary unit: 1.5 MiB.
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -399,8 +399,8 @@ func formatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// formatSeconds prints a duration estimate rounded to what it is worth.
-func formatSeconds(s float64) string {
+// FormatSeconds prints a duration estimate rounded to what it is worth.
+func FormatSeconds(s float64) string {
 	d := time.Duration(s * float64(time.Second))
 	switch {
 	case d < time.Second:

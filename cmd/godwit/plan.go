@@ -196,12 +196,12 @@ func writePlan(w io.Writer, p *migrate.Plan) {
 
 	if p.Size != nil {
 		pf("\nSize and disk:\n")
-		pf("  rows ≈ %d (the server's estimate), data %s, indexes %s\n", p.Size.RowsEstimate, bytesText(p.Size.DataBytes), bytesText(p.Size.IndexBytes))
+		pf("  rows ≈ %d (the server's estimate), data %s, indexes %s\n", p.Size.RowsEstimate, migrate.FormatBytes(p.Size.DataBytes), migrate.FormatBytes(p.Size.IndexBytes))
 	}
 	if d := p.Disk; d != nil {
-		pf("  a copy needs ≈ %s: %s for the new table + %s of binlog\n", bytesText(d.NeededBytes), bytesText(d.ShadowBytes), bytesText(d.BinlogBytes))
+		pf("  a copy needs ≈ %s: %s for the new table + %s of binlog\n", migrate.FormatBytes(d.NeededBytes), migrate.FormatBytes(d.ShadowBytes), migrate.FormatBytes(d.BinlogBytes))
 		for _, f := range d.Free {
-			pf("  free: %s of %s on %s (%s), holds the %s; needs ≈ %s there\n", bytesText(f.AvailableBytes), bytesText(f.TotalBytes), f.Path, f.Disk, strings.Join(f.Holds, " and "), bytesText(f.NeededBytes))
+			pf("  free: %s of %s on %s (%s), holds the %s; needs ≈ %s there\n", migrate.FormatBytes(f.AvailableBytes), migrate.FormatBytes(f.TotalBytes), f.Path, f.Disk, strings.Join(f.Holds, " and "), migrate.FormatBytes(f.NeededBytes))
 		}
 		if d.FreeUnknown != "" {
 			pf("  free: unknown: %s\n", d.FreeUnknown)
@@ -212,9 +212,9 @@ func writePlan(w io.Writer, p *migrate.Plan) {
 	if e := p.Estimate; e != nil {
 		pf("\nEstimate:\n")
 		if p.Path == migrate.PathInstant {
-			pf("  instant: no copy. A copy (fallback or --force-copy) ≈ %s, checksum ≈ %s\n", secondsText(e.CopySeconds), secondsText(e.ChecksumSeconds))
+			pf("  instant: no copy. A copy (fallback or --force-copy) ≈ %s, checksum ≈ %s\n", migrate.FormatSeconds(e.CopySeconds), migrate.FormatSeconds(e.ChecksumSeconds))
 		} else {
-			pf("  copy ≈ %s, checksum ≈ %s, total ≈ %s\n", secondsText(e.CopySeconds), secondsText(e.ChecksumSeconds), secondsText(e.TotalSeconds))
+			pf("  copy ≈ %s, checksum ≈ %s, total ≈ %s\n", migrate.FormatSeconds(e.CopySeconds), migrate.FormatSeconds(e.ChecksumSeconds), migrate.FormatSeconds(e.TotalSeconds))
 		}
 		wrap(w, "  basis: ", e.Basis)
 	}
@@ -290,32 +290,4 @@ func wrap(w io.Writer, prefix, text string) {
 		used += n
 	}
 	fmt.Fprintln(w, line)
-}
-
-// bytesText prints a size with a binary unit.
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for x := n / unit; x >= unit; x /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// secondsText prints an estimate rounded to what it is worth.
-func secondsText(s float64) string {
-	d := time.Duration(s * float64(time.Second))
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond).String()
-	case d < time.Hour:
-		return d.Round(time.Second).String()
-	}
-	return d.Round(time.Minute).String()
 }
