@@ -131,7 +131,7 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	defer unlock()
 
 	var bID int64
-	if err := b.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&bID); err != nil {
+	if err := b.QueryRowContext(ctx, mysqlx.Tag+"SELECT CONNECTION_ID()").Scan(&bID); err != nil {
 		return time.Since(lockStart), fmt.Errorf("cut-over connection B: %w", err)
 	}
 	// B waits behind A for at most the budget plus the time A needs to
