@@ -51,6 +51,7 @@ type Summary struct {
 	ChecksumRows    int64
 	ChecksumRepairs int           // chunks found different and recopied
 	Throttled       time.Duration // time the copy waited for the server
+	Postponed       time.Duration // time the ready cut-over waited (file, window)
 	CutoverStall    time.Duration // how long writes were held back by the successful attempt
 	CutoverStallMax time.Duration // the longest hold of any attempt, failed ones included
 	CutoverAttempts int

@@ -124,6 +124,9 @@ func (m *migration) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := m.waitForCutover(ctx); err != nil {
+		return err
+	}
 	m.enter(PhaseCutover)
 	if err := m.cutover(ctx); err != nil {
 		return err

@@ -23,6 +23,10 @@ type Options struct {
 	MaxChunkRows       int           // upper bound of the adaptive chunk size (0: 200,000)
 	CutoverLockTimeout time.Duration // longest the application's writes may be held back per attempt
 	CutoverRetries     int
+	// The cut-over waits while PostponeCutoverFile exists and outside
+	// CutoverWindow, the shadow kept in sync meanwhile.
+	PostponeCutoverFile string
+	CutoverWindow       *Window
 
 	Throttle throttle.Settings // thresholds; zero values mean the defaults
 	Replicas []mysqlx.Config   // replicas whose lag throttles the copy

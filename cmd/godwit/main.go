@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // --cutover-window-tz works on hosts without a zoneinfo database
 
 	"github.com/godwit-db/godwit/migrate"
 )

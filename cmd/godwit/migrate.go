@@ -19,6 +19,8 @@ func newMigrateCmd() *cobra.Command {
 		opt      migrate.Options
 		output   string
 		replicas []string
+		window   string
+		windowTZ string
 		obs      observeFlags
 	)
 	cmd := &cobra.Command{
@@ -60,6 +62,18 @@ Exit codes:
 				return usageError{err}
 			}
 			opt.Conn, opt.Table = cfg, conn.table
+			if window != "" {
+				w, err := migrate.ParseWindow(window)
+				if err != nil {
+					return usageError{err}
+				}
+				if windowTZ != "" {
+					if w.Zone, err = time.LoadLocation(windowTZ); err != nil {
+						return usageError{fmt.Errorf("--cutover-window-tz: %w", err)}
+					}
+				}
+				opt.CutoverWindow = &w
+			}
 			if opt.Replicas, err = replicaConfigs(replicas, cfg); err != nil {
 				return usageError{err}
 			}
@@ -105,6 +119,9 @@ Exit codes:
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "proceed although a column the ALTER drops holds data (refused otherwise)")
+	fs.StringVar(&opt.PostponeCutoverFile, "postpone-cutover-file", "", "while this file exists, stay ready to swap (the copy kept in sync) instead of swapping")
+	fs.StringVar(&window, "cutover-window", "", "swap only inside this daily window, e.g. 02:00-04:00 (the server's time zone unless --cutover-window-tz)")
+	fs.StringVar(&windowTZ, "cutover-window-tz", "", "time zone of --cutover-window, e.g. Europe/Paris")
 	fs.BoolVar(&opt.CheckTable, "check-table", false, "run CHECK TABLE on the original first and refuse if the server reports damage (reads the whole table)")
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
 	fs.BoolVar(&opt.SkipChecksum, "skip-checksum", false, "swap without first proving the copy equal to the original (not recommended)")

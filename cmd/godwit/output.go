@@ -172,6 +172,9 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	for _, p := range phaseOrder(s.Phases) {
 		fmt.Fprintf(o.stdout, "  %-9s %s\n", p, phases[string(p)])
 	}
+	if s.Postponed > 0 {
+		fmt.Fprintf(o.stdout, "  cut-over postponed %s (postpone file or window)\n", s.Postponed.Round(time.Second))
+	}
 	if s.Throttled > 0 {
 		fmt.Fprintf(o.stdout, "  copy paused %s for the server's load\n", s.Throttled.Round(time.Millisecond))
 	}
