@@ -70,10 +70,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		m.db.Close()
 	}
 	m.summary.Total = time.Since(start)
-	if err != nil {
-		return &m.summary, err
-	}
-	return &m.summary, nil
+	return &m.summary, err
 }
 
 func (m *migration) run(ctx context.Context) error {
@@ -186,7 +183,6 @@ func (m *migration) preflight(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.summary.Rows = 0
 	for _, check := range []func(context.Context) error{
 		func(ctx context.Context) error { return checkBinlog(ctx, m.db) },
 		m.checkPrivileges,
