@@ -54,10 +54,18 @@ type Querier interface {
 // reads the source and snap[1] the shadow, in parallel; both must be
 // consistent snapshots opened while the two tables were equal, so that
 // concurrent writes neither raise false alarms nor hide differences.
-func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, report func(ChecksumResult)) (ChecksumResult, error) {
+//
+// wait runs before every chunk, so that the checksum, which reads both
+// tables whole, backs off when the server struggles just as the copy does.
+func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
 	var lower []any
 	for {
+		if wait != nil {
+			if err := wait(ctx); err != nil {
+				return res, err
+			}
+		}
 		c, err := p.nextChunk(ctx, snap[0], lower, checksumChunkRows)
 		if err != nil {
 			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
