@@ -44,6 +44,10 @@ import (
 // then fails because t_godwit_old exists, and nothing is swapped. Whatever
 // happens, the original name always holds a complete table.
 
+// sentryComment marks the sentry table, so that abort can tell it from
+// the original table under the same name after a swap.
+const sentryComment = "godwit cut-over sentry"
+
 // cutover tries the swap until it succeeds or the retries run out.
 func (m *migration) cutover(ctx context.Context) error {
 	if err := m.renameShadowForSwap(ctx); err != nil {
@@ -100,7 +104,7 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(budget))); err != nil {
 		return 0, fmt.Errorf("cut-over: %w", err)
 	}
-	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sCREATE TABLE %s (id INT) ENGINE=InnoDB COMMENT='godwit cut-over sentry'", mysqlx.Tag, sentry)); err != nil {
+	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sCREATE TABLE %s (id INT) ENGINE=InnoDB COMMENT='%s'", mysqlx.Tag, sentry, sentryComment)); err != nil {
 		return 0, fmt.Errorf("create cut-over sentry %s: %w", sentryName(table), err)
 	}
 	sentryDropped := false

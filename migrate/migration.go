@@ -33,6 +33,7 @@ type migration struct {
 	stream  *copier.Stream
 	copier  *copier.Copier
 
+	tableLock     *sql.Conn // holds the migration's named lock (lock.go)
 	throttler     *throttle.Throttler
 	stopThrottle  func()
 	replicaDBs    []*sql.DB
@@ -66,6 +67,7 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 			err = errors.Join(err, derr)
 		}
 	}
+	m.releaseTableLock()
 	if m.db != nil {
 		m.db.Close()
 	}
@@ -174,6 +176,9 @@ func (m *migration) preflight(ctx context.Context) error {
 		return err
 	}
 	if m.server, err = readServer(ctx, m.db); err != nil {
+		return err
+	}
+	if err := m.takeTableLock(ctx); err != nil {
 		return err
 	}
 	m.source, err = tableinfo.Load(ctx, m.db, m.opt.Conn.Database, m.opt.Table)

@@ -74,8 +74,11 @@ func (m *migration) checkLeftovers(ctx context.Context) error {
 			return fmt.Errorf("look for leftover %s: %w", name, err)
 		}
 		if n > 0 {
-			return refuse("leftovers", fmt.Sprintf("If it is from an earlier run you no longer need, drop it: DROP TABLE %s;", mysqlx.QT(m.opt.Conn.Database, name)),
-				"table %s already exists", name)
+			fix := fmt.Sprintf("If an interrupted godwit run left it, `godwit abort --database %s --table %s` removes it safely.", m.opt.Conn.Database, m.opt.Table)
+			if name == oldName(m.opt.Table) {
+				fix = fmt.Sprintf("It is the original table of an earlier migration: drop it when you no longer need it (DROP TABLE %s;).", mysqlx.QT(m.opt.Conn.Database, name))
+			}
+			return refuse("leftovers", fix, "table %s already exists", name)
 		}
 	}
 	return nil

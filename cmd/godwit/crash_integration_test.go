@@ -73,9 +73,18 @@ func TestKillNineLeavesTableIntact(t *testing.T) {
 				t.Fatalf("round %d: rerun with leftovers %v exited %d, want %d (refused):\n%s", round, left, res.code, exitRefused, res.stderr)
 			}
 		}
-		for _, name := range left {
-			if name != "t" {
-				sb.Exec(t, "DROP TABLE `"+name+"`")
+		// abort clears what the killed run left; _t_old of a finished run stays.
+		abortArgs := append([]string{"abort"}, connArgs(sb)[1:]...)
+		if res := runGodwit(t, pwdEnv(sb), abortArgs...); res.code != exitOK {
+			t.Fatalf("round %d: abort exited %d:\n%s", round, res.code, res.stderr)
+		}
+		for _, name := range tables(t, sb) {
+			switch name {
+			case "t":
+			case "_t_old":
+				sb.Exec(t, "DROP TABLE _t_old")
+			default:
+				t.Fatalf("round %d: abort left %s (had %v)", round, name, left)
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,7 +80,8 @@ type applier struct {
 	hist    *history
 	pending []*pendingFile
 	refused []string // why the run is refused before anything runs: one line each
-	flags   []string // flags a refused statement needs
+	flagged []string // statements refused only for a missing flag: one line each
+	flags   []string // the flags they need
 	touched map[string]touch
 }
 
@@ -145,14 +147,17 @@ func (a *applier) run(ctx context.Context) error {
 	if a.opt.DryRun {
 		return a.dryRun(ctx)
 	}
-	if len(a.refused) > 0 {
+	if why := append(slices.Clone(a.refused), a.flagged...); len(why) > 0 {
 		for _, pf := range a.pending {
 			if pf.rep.Status == FilePending {
 				pf.rep.Message = "not run: the run was refused before anything ran"
 			}
 		}
-		return &migrate.Refusal{Check: "apply", Reason: "nothing was run: " + strings.Join(a.refused, "; "),
-			Fix: "Fix the files named (or pass the flag named), then rerun."}
+		fix := "Fix the files named, then rerun."
+		if len(a.refused) == 0 {
+			fix = "Pass " + strings.Join(a.flags, " and ") + " if that is what you mean, then rerun."
+		}
+		return &migrate.Refusal{Check: "apply", Reason: "nothing was run: " + strings.Join(why, "; "), Fix: fix}
 	}
 	if len(a.pending) == 0 {
 		return nil
@@ -263,12 +268,15 @@ func (a *applier) readFile(pf *pendingFile, row historyRow, inHistory bool) erro
 		}
 		if r.Route == RouteRefused {
 			sr.Status, sr.Verdict, sr.Error = StatementRefused, migrate.VerdictRefused, r.Refusal
+			pf.rep.Status = FileRefused
+			why := fmt.Sprintf("%s statement %d (line %d): %s", pf.file.Name, s.Index, s.Line, r.Refusal)
 			if r.Flag != "" {
 				sr.Verdict = migrate.VerdictNeedsFlag
 				a.flags = appendNew(a.flags, r.Flag)
+				a.flagged = append(a.flagged, why)
+				continue
 			}
-			pf.rep.Status = FileRefused
-			a.refuse(fmt.Sprintf("%s statement %d (line %d): %s", pf.file.Name, s.Index, s.Line, r.Refusal))
+			a.refuse(why)
 		}
 	}
 	if pf.rep.Status == FileRefused {

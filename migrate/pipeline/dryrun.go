@@ -33,7 +33,7 @@ func (a *applier) dryRun(ctx context.Context) error {
 				return fmt.Errorf("could not plan %s statement %d (line %d): %w", pf.file.Name, sr.Index, sr.Line, err)
 			}
 			verdict = worse(verdict, sr.Verdict)
-			if sr.Verdict == migrate.VerdictNeedsFlag {
+			if sr.Verdict == migrate.VerdictNeedsFlag && sr.Status != StatementRefused { // the statically refused are counted already
 				a.flags = appendNew(a.flags, sr.Flag)
 			}
 			if sr.Verdict == migrate.VerdictRefused && pf.rep.Status == FilePending {
@@ -46,6 +46,9 @@ func (a *applier) dryRun(ctx context.Context) error {
 		if a.opt.OnFile != nil {
 			a.opt.OnFile(pf.rep, true)
 		}
+	}
+	if len(a.flagged) > 0 {
+		verdict = worse(verdict, migrate.VerdictNeedsFlag)
 	}
 	if len(a.refused) > 0 {
 		verdict = migrate.VerdictRefused
@@ -75,8 +78,11 @@ func (a *applier) planStatement(ctx context.Context, pf *pendingFile, i int) err
 	here := fmt.Sprintf("%s statement %d", pf.file.Name, sr.Index)
 	defer func() {
 		for _, t := range r.Changes {
-			// A table created in this run stays empty whatever else changes it.
-			a.touched[t] = touch{by: here, created: a.touched[t].created}
+			// A table created in this run stays empty whatever else
+			// changes it; its creator is the one to name.
+			if !a.touched[t].created {
+				a.touched[t] = touch{by: here}
+			}
 		}
 		for _, t := range r.Creates {
 			a.touched[t] = touch{by: here, created: true}
@@ -157,8 +163,14 @@ func planProblems(p *migrate.Plan) string {
 	for _, c := range p.Checks {
 		if c.Status == migrate.CheckRefused || c.Status == migrate.CheckNeedsFlag {
 			s := c.Check + ": " + c.Message
-			if c.Rows > 0 {
+			switch {
+			case c.Rows > 0 && c.Check == "unique":
+				s += fmt.Sprintf(" (%d duplicated values)", c.Rows)
+			case c.Rows > 0:
 				s += fmt.Sprintf(" (%d rows)", c.Rows)
+			}
+			if len(c.Examples) > 0 {
+				s += " (e.g. " + strings.Join(c.Examples, "; ") + ")"
 			}
 			if c.Fix != "" {
 				s += ". " + c.Fix

@@ -1,0 +1,98 @@
+package migrate
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// AbortResult says what Abort did.
+type AbortResult struct {
+	Dropped []string // godwit's helper tables, removed
+	Renamed []string // "from -> to"
+	Kept    []string // tables left for the user, with why
+}
+
+// Abort removes what a migration of table left behind when it stopped
+// without finishing (a kill, a crash, a failed cleanup). It never touches
+// the table itself, refuses while a migration of the table still runs
+// (its named lock is held), and keeps any table that may hold the
+// original rows: t_godwit_old is dropped only when it is the empty
+// cut-over sentry; when it is the original (the swap happened, its final
+// rename did not), it is renamed to _t_old like a finished migration.
+func Abort(ctx context.Context, conn mysqlx.Config, table string, log *slog.Logger) (*AbortResult, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := mysqlx.Open(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if id, err := lockHolder(ctx, db, lockName(conn.Database, table)); err != nil {
+		return nil, fmt.Errorf("abort: %w", err)
+	} else if id != 0 {
+		return nil, refuse("running", "Stop it first (Ctrl-C, or KILL that connection), then run abort again.",
+			"a godwit migration of %s.%s is running (connection %d)", conn.Database, table, id)
+	}
+	comment := func(name string) (string, bool, error) {
+		var c string
+		err := db.QueryRowContext(ctx, mysqlx.Tag+"SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+			conn.Database, name).Scan(&c)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("abort: %w", err)
+		}
+		return c, true, nil
+	}
+	res := &AbortResult{}
+	exec := func(q string) error {
+		_, err := db.ExecContext(ctx, mysqlx.Tag+q)
+		return err
+	}
+	for _, name := range []string{shadowName(table), swapShadowName(table)} {
+		if _, ok, err := comment(name); err != nil {
+			return res, err
+		} else if ok {
+			if err := exec("DROP TABLE " + mysqlx.QT(conn.Database, name)); err != nil {
+				return res, fmt.Errorf("abort: drop %s: %w", name, err)
+			}
+			res.Dropped = append(res.Dropped, name)
+		}
+	}
+	sentry := sentryName(table)
+	c, ok, err := comment(sentry)
+	switch {
+	case err != nil:
+		return res, err
+	case ok && c == sentryComment:
+		if err := exec("DROP TABLE " + mysqlx.QT(conn.Database, sentry)); err != nil {
+			return res, fmt.Errorf("abort: drop %s: %w", sentry, err)
+		}
+		res.Dropped = append(res.Dropped, sentry)
+	case ok:
+		if _, taken, err := comment(oldName(table)); err != nil {
+			return res, err
+		} else if taken {
+			res.Kept = append(res.Kept, sentry+" (the original table of a swapped migration; "+oldName(table)+" exists too, so it was not renamed)")
+			break
+		}
+		if err := exec("RENAME TABLE " + mysqlx.QT(conn.Database, sentry) + " TO " + mysqlx.QT(conn.Database, oldName(table))); err != nil {
+			return res, fmt.Errorf("abort: rename %s: %w", sentry, err)
+		}
+		res.Renamed = append(res.Renamed, sentry+" -> "+oldName(table))
+	}
+	if _, ok, err := comment(oldName(table)); err != nil {
+		return res, err
+	} else if ok {
+		res.Kept = append(res.Kept, oldName(table)+" (the original of a finished migration: drop it when you no longer need it)")
+	}
+	log.Info("abort", "dropped", res.Dropped, "renamed", res.Renamed, "kept", res.Kept)
+	return res, nil
+}
