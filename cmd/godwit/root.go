@@ -22,6 +22,8 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newMigrateCmd())
 	root.AddCommand(newPlanCmd())
+	root.AddCommand(newApplyCmd())
+	root.AddCommand(newAbortCmd())
 	return root
 }
 

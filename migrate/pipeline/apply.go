@@ -186,7 +186,13 @@ func (a *applier) sort(rows map[string]historyRow) {
 	for _, f := range a.opt.Files {
 		inDir[f.Name] = true
 	}
-	for _, r := range rows {
+	names := make([]string, 0, len(rows))
+	for name := range rows {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		r := rows[name]
 		if !inDir[r.Name] {
 			a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("%s is recorded in %s as %s but is not in %s", r.Name, HistoryTable, r.Outcome, a.opt.Dir))
 		}
@@ -210,7 +216,8 @@ func (a *applier) sort(rows map[string]historyRow) {
 			continue
 		}
 		if !ok {
-			for _, other := range rows {
+			for _, name := range names {
+				other := rows[name]
 				if other.Outcome == OutcomeApplied && other.Checksum == f.Checksum && !inDir[other.Name] {
 					fr.Status = FileRefused
 					fr.Message = "it has the text of " + other.Name + ", applied, no longer in the directory"
@@ -308,8 +315,8 @@ func (a *applier) applyFile(ctx context.Context, pf *pendingFile) error {
 		}
 		s := pf.stmts[i]
 		err = fmt.Errorf("%s statement %d (line %d) %s: %w", f.Name, s.Index, s.Line, stopped, err)
-		fr.Message = fmt.Sprintf("%s; %s. Fix what it says and rerun: godwit apply resumes %s at statement %d",
-			err.Error(), ranBefore(i), f.Name, s.Index)
+		fr.Message = fmt.Sprintf("%s. %s. Fix what it says and rerun: godwit apply resumes %s at statement %d",
+			strings.TrimRight(err.Error(), ". "), ranBefore(i), f.Name, s.Index)
 		fr.Seconds = time.Since(started).Seconds()
 		if herr := a.hist.finish(ctx, f.Name, OutcomeFailed, fr.Message); herr != nil {
 			err = errors.Join(err, herr)
@@ -362,11 +369,11 @@ func (a *applier) applyFile(ctx context.Context, pf *pendingFile) error {
 func ranBefore(i int) string {
 	switch i {
 	case 0:
-		return "nothing of the file ran"
+		return "Nothing of the file ran"
 	case 1:
-		return "statement 1 of the file ran and stays"
+		return "Statement 1 of the file ran and stays"
 	}
-	return fmt.Sprintf("statements 1-%d of the file ran and stay", i)
+	return fmt.Sprintf("Statements 1-%d of the file ran and stay", i)
 }
 
 // applyStatement runs statement i by its route.

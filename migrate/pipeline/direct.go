@@ -18,18 +18,24 @@ import (
 // queue behind it. So the lock wait is bounded by the cut-over budget,
 // and a timed-out attempt, which changed nothing, is retried like a
 // cut-over.
+//
+// An interruption (ctx) stops the retries but not a running attempt: a
+// DDL the client gives up on may still complete on the server, and the
+// history must say what happened. Each attempt is bounded by the lock
+// wait and the statement's own (short) work.
 func runDirect(ctx context.Context, db *sql.DB, text string, lockTimeout time.Duration, retries int, log *slog.Logger) (attempts int, err error) {
-	conn, err := db.Conn(ctx)
+	run := context.WithoutCancel(ctx)
+	conn, err := db.Conn(run)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close()
 	secs := max(1, int(math.Ceil(lockTimeout.Seconds())))
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, secs)); err != nil {
+	if _, err := conn.ExecContext(run, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, secs)); err != nil {
 		return 0, err
 	}
 	for attempt := 1; ; attempt++ {
-		_, err := conn.ExecContext(ctx, mysqlx.Tag+text)
+		_, err := conn.ExecContext(run, mysqlx.Tag+text)
 		if err == nil {
 			return attempt, nil
 		}

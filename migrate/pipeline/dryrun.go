@@ -135,7 +135,7 @@ func (a *applier) planStatement(ctx context.Context, pf *pendingFile, i int) err
 			if dep.created {
 				what = "created"
 			}
-			sr.Note = fmt.Sprintf("not planned: %s is %s earlier in this run (%s); checked when it runs", r.Table, what, dep.by)
+			sr.Note = fmt.Sprintf("%s is %s earlier in this run, by %s; checked when it runs", r.Table, what, dep.by)
 			return nil
 		}
 		p, err := migrate.NewPlan(ctx, migrate.PlanOptions{Options: a.migrateOptions(pf, i, r), SampleRows: a.opt.SampleRows})

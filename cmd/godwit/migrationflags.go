@@ -1,0 +1,31 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/godwit-db/godwit/migrate"
+)
+
+// registerMigrationFlags registers the settings of a migration that the
+// commands running migrations share (migrate, apply): replicas and the
+// throttle, the chunk time, the cut-over budget and retries,
+// --force-copy and --drop-old. checkMigrateFlags validates them.
+func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[]string) {
+	fs.StringSliceVar(replicas, "replica", nil, "host:port of a replica whose lag throttles the copy (repeatable; same user and password)")
+	th := &opt.Throttle
+	fs.DurationVar(&th.MaxLag, "max-lag", 2*time.Second, "pause the copy while a replica lags more (heartbeat-measured)")
+	fs.DurationVar(&th.CriticalLag, "critical-lag", 0, "abort cleanly when a replica lags more (0: never)")
+	fs.Float64Var(&th.MaxThreadsRunning, "max-threads-running", 50, "pause the copy while Threads_running exceeds this (negative: off)")
+	fs.Float64Var(&th.CriticalThreadsRunning, "critical-threads-running", 0, "abort cleanly above this Threads_running (0: never)")
+	fs.Float64Var(&th.MaxHistoryLength, "max-history-length", 1_000_000, "pause the copy while the InnoDB history list (purge lag) is longer (negative: off)")
+	fs.Float64Var(&th.MaxLockWaits, "max-lock-waits", 20, "pause the copy while more InnoDB lock waits are pending (negative: off)")
+	fs.StringVar(&th.Query, "throttle-query", "", "a query returning one number; the copy pauses while it is above 0")
+	fs.StringVar(&th.FlagFile, "throttle-flag-file", "", "the copy pauses while this file exists")
+	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
+	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
+	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
+	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
+	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")
+}

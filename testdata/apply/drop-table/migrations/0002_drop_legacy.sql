@@ -1,0 +1,2 @@
+-- Replaced by contacts long ago.
+DROP TABLE legacy;

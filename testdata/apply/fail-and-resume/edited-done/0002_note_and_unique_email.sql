@@ -1,0 +1,2 @@
+ALTER TABLE users ADD COLUMN note VARCHAR(40) NULL;
+ALTER TABLE users ADD KEY iemail (email);

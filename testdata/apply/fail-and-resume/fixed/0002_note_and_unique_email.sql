@@ -1,0 +1,3 @@
+ALTER TABLE users ADD COLUMN note VARCHAR(20) NULL;
+-- Two users share an address: not unique after all.
+ALTER TABLE users ADD KEY iemail (email);

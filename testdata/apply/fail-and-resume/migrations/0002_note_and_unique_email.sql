@@ -1,0 +1,2 @@
+ALTER TABLE users ADD COLUMN note VARCHAR(20) NULL;
+ALTER TABLE users ADD UNIQUE KEY uemail (email);

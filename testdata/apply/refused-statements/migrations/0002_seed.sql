@@ -1,0 +1,2 @@
+-- seed the first row
+INSERT INTO t VALUES (1);
