@@ -183,34 +183,28 @@ func inlineUnique(d *ast.ColumnDef) bool {
 }
 
 func inlinePrimaryKey(s *ast.AlterTableSpec) bool {
-	for _, d := range s.NewColumns {
-		for _, o := range d.Options {
-			if o.Tp == ast.ColumnOptionPrimaryKey {
-				return true
-			}
-		}
-	}
-	for _, k := range s.NewConstraints {
-		if k.Tp == ast.ConstraintPrimaryKey {
-			return true
-		}
-	}
-	return false
+	return inlineKey(s, ast.ColumnOptionPrimaryKey, ast.ConstraintPrimaryKey)
 }
 
 // inlineForeignKey finds foreign keys hidden in column definitions
 // (c INT REFERENCES p(id), which MariaDB 10.5+ creates) and in the
 // constraint list of ADD COLUMN (...).
 func inlineForeignKey(s *ast.AlterTableSpec) bool {
+	return inlineKey(s, ast.ColumnOptionReference, ast.ConstraintForeignKey)
+}
+
+// inlineKey says whether a spec declares a key of a kind in one of its
+// column definitions or in its own constraint list.
+func inlineKey(s *ast.AlterTableSpec, opt ast.ColumnOptionType, con ast.ConstraintType) bool {
 	for _, d := range s.NewColumns {
 		for _, o := range d.Options {
-			if o.Tp == ast.ColumnOptionReference {
+			if o.Tp == opt {
 				return true
 			}
 		}
 	}
 	for _, k := range s.NewConstraints {
-		if k.Tp == ast.ConstraintForeignKey {
+		if k.Tp == con {
 			return true
 		}
 	}
