@@ -49,11 +49,12 @@ type Stream struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
-	mu     sync.Mutex
-	pos    Position
-	err    error
-	events int64
-	moved  chan struct{} // closed and replaced whenever pos advances
+	mu       sync.Mutex
+	pos      Position
+	boundary Position // where the transaction being read began: a safe place to restart
+	err      error
+	events   int64
+	moved    chan struct{} // closed and replaced whenever pos advances
 }
 
 // MasterPosition reads the primary's current binlog position. MySQL 8.4
@@ -95,7 +96,7 @@ func StartStream(ctx context.Context, cfg StreamConfig, from Position, changes *
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Stream{cfg: cfg, changes: changes, pos: from, done: make(chan struct{}), moved: make(chan struct{})}
+	s := &Stream{cfg: cfg, changes: changes, pos: from, boundary: from, done: make(chan struct{}), moved: make(chan struct{})}
 	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		// Every reader of a primary needs its own server id; a clash would
 		// disconnect another replica.
@@ -156,6 +157,8 @@ func (s *Stream) run(ctx context.Context, streamer *replication.BinlogStreamer) 
 func (s *Stream) handle(ev *replication.BinlogEvent) error {
 	next := s.Position()
 	switch e := ev.Event.(type) {
+	case *replication.MariadbGTIDEvent, *replication.GTIDEvent:
+		s.setBoundary(next) // a transaction starts: everything before it was read whole
 	case *replication.RotateEvent:
 		next = Position{Name: string(e.NextLogName), Pos: uint32(e.Position)}
 	case *replication.RowsEvent:
@@ -165,6 +168,9 @@ func (s *Stream) handle(ev *replication.BinlogEvent) error {
 			}
 		}
 	case *replication.QueryEvent:
+		if strings.EqualFold(strings.TrimSpace(string(e.Query)), "BEGIN") {
+			s.setBoundary(next) // without GTIDs, BEGIN starts a transaction
+		}
 		if touches(string(e.Schema), string(e.Query), s.cfg.Schema, s.cfg.Table) {
 			return fmt.Errorf("%w: %q at %s; nothing was swapped, the original table is untouched: rerun godwit once that change is done",
 				ErrTableDDL, string(e.Query), next)
@@ -188,6 +194,22 @@ func (s *Stream) record(e *replication.RowsEvent) error {
 		s.changes.Add(k)
 	}
 	return nil
+}
+
+func (s *Stream) setBoundary(p Position) {
+	s.mu.Lock()
+	s.boundary = p
+	s.mu.Unlock()
+}
+
+// Boundary is the start of the transaction the stream is reading, or its
+// position when between transactions: every change before it has been
+// recorded, so a stream restarted there misses nothing and starts with a
+// whole transaction.
+func (s *Stream) Boundary() Position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.boundary
 }
 
 func (s *Stream) advance(p Position) {

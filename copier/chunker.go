@@ -88,3 +88,8 @@ func (p *Plan) copyChunk(ctx context.Context, db *sql.DB, c Chunk) (int64, error
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// Above renders the shadow rows whose key is above v, with its arguments.
+func (p *Plan) Above(v []any) (string, []any) {
+	return p.Key.compare(true, ">"), p.Key.compareArgs(v)
+}

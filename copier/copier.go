@@ -42,11 +42,19 @@ type Copier struct {
 	Wait func(ctx context.Context) error
 	// Report receives progress after every chunk; nil is quiet.
 	Report func(Progress)
+	// Boundary, when set, is where the binlog stream could restart (see
+	// Stream.Boundary); the copier remembers it at each flush for Resumable.
+	Boundary func() Position
+	// AfterFlush runs after every successful flush (to save a checkpoint).
+	AfterFlush func(ctx context.Context) error
 
 	watermark []any
 	done      bool
 	progress  Progress
 	previous  [][]any // the keys of the last flush, applied once more (see Flush)
+	// taken[1] is the stream's boundary when the last flush took its keys,
+	// taken[0] the one before.
+	taken [2]Position
 }
 
 func (c *Copier) defaults() {
@@ -124,6 +132,9 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	if c.done {
 		upto = nil
 	}
+	if c.Boundary != nil {
+		c.taken = [2]Position{c.taken[1], c.Boundary()}
+	}
 	current := c.Changes.Take()
 	keys := current
 	if len(c.previous) > 0 {
@@ -145,7 +156,29 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	}
 	c.progress.RowsApplied += n
 	c.report()
+	if c.AfterFlush != nil {
+		if err := c.AfterFlush(ctx); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
+}
+
+// Resumable is where a new run may pick this copy up: the binlog position
+// to stream from and the watermark to copy on from. It is the boundary of
+// the flush before the last one, because the last flush applied that
+// flush's keys once more (see Flush); every change before it is in the
+// shadow, or above the watermark and left to the copy.
+func (c *Copier) Resumable() (from Position, watermark []any, done bool) {
+	return c.taken[0], c.watermark, c.done
+}
+
+// Resume starts the copier where Resumable left an earlier one: rows above
+// watermark are copied, and rowsCopied carries over into the progress.
+func (c *Copier) Resume(from Position, watermark []any, done bool, rowsCopied int64) {
+	c.watermark, c.done = watermark, done
+	c.taken = [2]Position{from, from}
+	c.progress.RowsCopied = rowsCopied
 }
 
 func dedupe(keys [][]any) [][]any {

@@ -56,7 +56,7 @@ func Abort(ctx context.Context, conn mysqlx.Config, table string, log *slog.Logg
 		_, err := db.ExecContext(ctx, mysqlx.Tag+q)
 		return err
 	}
-	for _, name := range []string{shadowName(table), swapShadowName(table)} {
+	for _, name := range []string{shadowName(table), swapShadowName(table), checkpointName(table)} {
 		if _, ok, err := comment(name); err != nil {
 			return res, err
 		} else if ok {

@@ -227,7 +227,11 @@ func (m *migration) renameShadowForSwap(ctx context.Context) error {
 	if _, err := m.db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("prepare cut-over: %w", err)
 	}
-	m.created = []string{swapShadowName(table)}
+	for i, name := range m.created {
+		if name == shadowName(table) {
+			m.created[i] = swapShadowName(table)
+		}
+	}
 	m.copier.Plan.Shadow = swapShadowName(table)
 	return nil
 }

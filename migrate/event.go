@@ -42,6 +42,7 @@ type Event struct {
 type Summary struct {
 	Table           string
 	Swapped         bool   // the new table serves under the original name
+	Resumed         bool   // the run picked up an interrupted one's copy
 	Path            string // PathInstant or PathCopy
 	Rows            int64  // rows copied
 	Applied         int64  // rows re-applied from binlog changes

@@ -40,10 +40,13 @@ type migration struct {
 	throttleMu    sync.Mutex
 	throttleState throttle.State
 
-	instant    bool // the server can make the change without a copy
-	phase      Phase
-	phaseStart time.Time
-	summary    Summary
+	instant bool // the server can make the change without a copy
+
+	resume          *checkpoint // the killed run this one picks up, if any
+	checkpointSaved time.Time
+	phase           Phase
+	phaseStart      time.Time
+	summary         Summary
 }
 
 // Run migrates the table. It returns nil only when the new table has been
@@ -81,21 +84,9 @@ func (m *migration) run(ctx context.Context) error {
 		return err
 	}
 	m.enter(PhaseSetup)
-	if err := m.createShadow(ctx); err != nil {
-		return err
-	}
-	plan, err := m.plan()
-	if err != nil {
-		return err
-	}
-	if err := m.refuseDataLoss(ctx); err != nil {
-		return err
-	}
-	if m.instant {
-		done, err := m.instantPath(ctx)
-		if done || err != nil {
-			return err
-		}
+	plan, err := m.setup(ctx)
+	if err != nil || plan == nil {
+		return err // a nil plan: the change was made instantly
 	}
 	m.summary.Path = PathCopy
 	if err := m.startThrottle(ctx); err != nil {
@@ -133,6 +124,9 @@ func (m *migration) run(ctx context.Context) error {
 	m.created = nil // the shadow is the table now; nothing to drop on failure
 	m.summary.Swapped = true
 	m.enter(PhaseCleanup)
+	if _, err := m.db.ExecContext(ctx, mysqlx.Tag+"DROP TABLE IF EXISTS "+mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table))); err != nil {
+		m.log.Warn("swapped; dropping the checkpoint table failed, drop it by hand", "table", checkpointName(m.opt.Table), "err", err)
+	}
 	if m.opt.DropOld {
 		q := mysqlx.Tag + "DROP TABLE " + mysqlx.QT(m.opt.Conn.Database, m.summary.OldTable)
 		if _, err := m.db.ExecContext(ctx, q); err != nil {
@@ -142,6 +136,32 @@ func (m *migration) run(ctx context.Context) error {
 	}
 	m.enter(PhaseDone)
 	return nil
+}
+
+// setup creates the shadow and decides the path; it returns the copy's
+// plan, or nil when the change was made instantly. A resumed run takes
+// the shadow its predecessor left instead.
+func (m *migration) setup(ctx context.Context) (*copier.Plan, error) {
+	if m.resume != nil {
+		return m.resumeSetup(ctx)
+	}
+	if err := m.createShadow(ctx); err != nil {
+		return nil, err
+	}
+	plan, err := m.plan()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.refuseDataLoss(ctx); err != nil {
+		return nil, err
+	}
+	if m.instant {
+		done, err := m.instantPath(ctx)
+		if done || err != nil {
+			return nil, err
+		}
+	}
+	return plan, m.createCheckpointTable(ctx)
 }
 
 // instantPath drops the trial shadow and alters the table natively; when
@@ -192,6 +212,7 @@ func (m *migration) preflight(ctx context.Context) error {
 		func(ctx context.Context) error { return checkBinlog(ctx, m.db) },
 		m.checkPrivileges,
 		m.checkTable,
+		m.detectResume,
 		m.checkLeftovers,
 		m.checkTableIntegrity,
 		func(context.Context) error { _, err := chooseKey(m.source, nil, m.change); return err },
@@ -203,9 +224,20 @@ func (m *migration) preflight(ctx context.Context) error {
 	return nil
 }
 
+// startStream follows the binlog from now, or from the checkpoint of the
+// run this one resumes, and sets up the copier to match.
 func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
-	pos, err := copier.MasterPosition(ctx, m.db)
-	if err != nil {
+	var pos copier.Position
+	var wm []any
+	var done bool
+	var rows int64
+	var err error
+	if cp := m.resume; cp != nil && cp.File != "" {
+		pos, done, rows = copier.Position{Name: cp.File, Pos: cp.Pos}, cp.Done, cp.Rows
+		if wm, err = decodeKey(cp.Watermark); err != nil {
+			return err
+		}
+	} else if pos, err = copier.MasterPosition(ctx, m.db); err != nil {
 		return err
 	}
 	m.changes = copier.NewChanges()
@@ -221,7 +253,10 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 		Report: func(p copier.Progress) {
 			m.emit(Event{Phase: m.phase, Progress: p})
 		},
+		Boundary:   m.stream.Boundary,
+		AfterFlush: m.saveCheckpoint,
 	}
+	m.copier.Resume(pos, wm, done, rows)
 	return nil
 }
 

@@ -67,7 +67,7 @@ func TestPostponeCutoverFile(t *testing.T) {
 		waits++
 		if waits == 2 {
 			// Ready but held: the original still serves and takes writes.
-			if got := strings.Join(tables(t, sb), ","); got != "_t_new,t" {
+			if got := strings.Join(tables(t, sb), ","); got != "_t_ckpt,_t_new,t" {
 				t.Errorf("tables while postponed: %s", got)
 			}
 			sb.Exec(t, "INSERT INTO t VALUES (9001, 'while postponed', 1)")

@@ -67,6 +67,9 @@ func (m *migration) checkTable(ctx context.Context) error {
 // godwit never drops a table it did not create in this run.
 func (m *migration) checkLeftovers(ctx context.Context) error {
 	for _, name := range helperNames(m.opt.Table) {
+		if m.resume != nil && (name == shadowName(m.opt.Table) || name == checkpointName(m.opt.Table)) {
+			continue // the interrupted run's, which this one picks up
+		}
 		var n int
 		err := m.db.QueryRowContext(ctx, mysqlx.Tag+`SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
 			m.opt.Conn.Database, name).Scan(&n)
@@ -93,5 +96,5 @@ func swapShadowName(t string) string { return t + "_godwit_new" }
 func sentryName(t string) string     { return t + "_godwit_old" }
 
 func helperNames(t string) []string {
-	return []string{shadowName(t), oldName(t), swapShadowName(t), sentryName(t)}
+	return []string{shadowName(t), oldName(t), swapShadowName(t), sentryName(t), checkpointName(t)}
 }

@@ -1,0 +1,179 @@
+package migrate
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// A checkpoint lets a rerun of the same command pick up a copy that was
+// killed: it lives in the database next to the shadow (_<table>_ckpt),
+// not on the tool's host, and says how far the copy got and where the
+// binlog stream can restart. Picking up is safe because applying a change
+// re-reads the row from the source: replaying the binlog from an earlier
+// position only repeats work.
+
+// checkpointEvery is how often the copy saves its checkpoint.
+const checkpointEvery = 5 * time.Second
+
+type checkpoint struct {
+	AlterSHA  string     `json:"alter_sha"`
+	File      string     `json:"file"` // empty: the copy had not begun
+	Pos       uint32     `json:"pos"`
+	Watermark []keyValue `json:"watermark"` // nil: nothing copied yet
+	Done      bool       `json:"done"`
+	Rows      int64      `json:"rows"`
+}
+
+// keyValue keeps a key value's Go type, which decides how the server
+// compares it (see copier.Key).
+type keyValue struct {
+	T string `json:"t"` // i int64, u uint64, s string, b bytes
+	V string `json:"v"`
+}
+
+func checkpointName(t string) string { return "_" + t + "_ckpt" }
+
+func alterSHA(clause string) string {
+	sum := sha256.Sum256([]byte(clause))
+	return hex.EncodeToString(sum[:])
+}
+
+func encodeKey(v []any) ([]keyValue, error) {
+	if v == nil {
+		return nil, nil
+	}
+	out := make([]keyValue, len(v))
+	for i, x := range v {
+		switch t := x.(type) {
+		case int64:
+			out[i] = keyValue{"i", strconv.FormatInt(t, 10)}
+		case uint64:
+			out[i] = keyValue{"u", strconv.FormatUint(t, 10)}
+		case string:
+			out[i] = keyValue{"s", t}
+		case []byte:
+			out[i] = keyValue{"b", base64.StdEncoding.EncodeToString(t)}
+		default:
+			return nil, fmt.Errorf("checkpoint: key value of type %T", x)
+		}
+	}
+	return out, nil
+}
+
+func decodeKey(kv []keyValue) ([]any, error) {
+	if kv == nil {
+		return nil, nil
+	}
+	out := make([]any, len(kv))
+	for i, x := range kv {
+		var err error
+		switch x.T {
+		case "i":
+			out[i], err = strconv.ParseInt(x.V, 10, 64)
+		case "u":
+			out[i], err = strconv.ParseUint(x.V, 10, 64)
+		case "s":
+			out[i] = x.V
+		case "b":
+			out[i], err = base64.StdEncoding.DecodeString(x.V)
+		default:
+			err = fmt.Errorf("unknown type %q", x.T)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint: key value %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+func (m *migration) createCheckpointTable(ctx context.Context) error {
+	name := checkpointName(m.opt.Table)
+	q := fmt.Sprintf("%sCREATE TABLE %s (id TINYINT NOT NULL PRIMARY KEY, state TEXT NOT NULL, updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB COMMENT='godwit checkpoint of %s'",
+		mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, name), m.opt.Table)
+	if _, err := m.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("create checkpoint table %s: %w", name, err)
+	}
+	m.created = append(m.created, name)
+	// A first checkpoint names the ALTER before any binlog position is
+	// known: a run killed before the copy began resumes from scratch.
+	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause)})
+	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sINSERT INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, name)), string(b)); err != nil {
+		return fmt.Errorf("write first checkpoint: %w", err)
+	}
+	return nil
+}
+
+// saveCheckpoint records the copier's resumable point, at most every
+// checkpointEvery and always once the copy is done.
+func (m *migration) saveCheckpoint(ctx context.Context) error {
+	from, wm, done := m.copier.Resumable()
+	if !done && time.Since(m.checkpointSaved) < checkpointEvery {
+		return nil
+	}
+	key, err := encodeKey(wm)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), File: from.Name, Pos: from.Pos,
+		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied})
+	q := fmt.Sprintf("%sREPLACE INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
+	if _, err := m.db.ExecContext(ctx, q, string(b)); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	m.checkpointSaved = time.Now()
+	return nil
+}
+
+// loadCheckpoint reads the checkpoint a killed run left, or nil when there
+// is none.
+func (m *migration) loadCheckpoint(ctx context.Context) (*checkpoint, error) {
+	var state string
+	q := fmt.Sprintf("%sSELECT state FROM %s WHERE id = 1", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
+	err := m.db.QueryRowContext(ctx, q).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) || mysqlx.ErrCode(err) == mysqlx.ErrNoSuchTable {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	var cp checkpoint
+	if err := json.Unmarshal([]byte(state), &cp); err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return &cp, nil
+}
+
+// binlogHas says whether the server still keeps a binlog file.
+func binlogHas(ctx context.Context, db *sql.DB, file string) (bool, error) {
+	rows, err := db.QueryContext(ctx, mysqlx.Tag+"SHOW BINARY LOGS")
+	if err != nil {
+		return false, fmt.Errorf("list binary logs: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		dest := make([]any, len(cols))
+		var name string
+		dest[0] = &name
+		for i := 1; i < len(dest); i++ {
+			dest[i] = new(sql.RawBytes)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return false, err
+		}
+		if name == file {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
+}
