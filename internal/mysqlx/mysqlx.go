@@ -100,9 +100,5 @@ func ErrCode(err error) uint16 {
 const (
 	ErrLockWaitTimeout = 1205
 	ErrDeadlock        = 1213
-	ErrTableExists     = 1050
 	ErrNoSuchTable     = 1146
-	ErrDupEntry        = 1062
-	ErrAccessDenied    = 1227
-	ErrQueryInterrupt  = 1317
 )
