@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,67 +106,54 @@ func schemaState(t *testing.T, db *sql.DB, database string) string {
 // and the verdict, exit code, native classes and checks expected. The
 // database must be exactly as it was after planning.
 func TestPlans(t *testing.T) {
-	dirs, err := filepath.Glob("../testdata/plans/*")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no plan scenarios: %v", err)
-	}
-	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			read := func(name string) string {
-				b, err := os.ReadFile(filepath.Join(dir, name))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return strings.TrimSpace(string(b))
-			}
-			var exp planExpect
-			if err := json.Unmarshal([]byte(read("expect.json")), &exp); err != nil {
-				t.Fatalf("expect.json: %v", err)
-			}
-			sb := sandboxtest.New(t)
-			runSetup(t, sb, read("setup.sql"))
-			before := schemaState(t, sb.DB, sb.Database)
+	forEachScenario(t, "plans", func(t *testing.T, read func(string) string) {
+		var exp planExpect
+		if err := json.Unmarshal([]byte(read("expect.json")), &exp); err != nil {
+			t.Fatalf("expect.json: %v", err)
+		}
+		sb := sandboxtest.New(t)
+		runSetup(t, sb, read("setup.sql"))
+		before := schemaState(t, sb.DB, sb.Database)
 
-			opt := planOptions(sb, "t", read("alter.sql"))
-			opt.AllowDropData = exp.AllowDropData
-			p, err := migrate.NewPlan(context.Background(), opt)
-			if err != nil {
-				t.Fatalf("plan: %v", err)
-			}
-			out, _ := json.MarshalIndent(p, "", "  ")
-			t.Logf("plan:\n%s", out)
+		opt := planOptions(sb, "t", read("alter.sql"))
+		opt.AllowDropData = exp.AllowDropData
+		p, err := migrate.NewPlan(context.Background(), opt)
+		if err != nil {
+			t.Fatalf("plan: %v", err)
+		}
+		out, _ := json.MarshalIndent(p, "", "  ")
+		t.Logf("plan:\n%s", out)
 
-			if after := schemaState(t, sb.DB, sb.Database); after != before {
-				t.Errorf("the plan changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+		if after := schemaState(t, sb.DB, sb.Database); after != before {
+			t.Errorf("the plan changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		if p.Verdict != exp.Verdict || p.ExitCode != exp.ExitCode || p.Verdict.ExitCode() != exp.ExitCode {
+			t.Errorf("verdict %s (exit %d), want %s (exit %d): %s", p.Verdict, p.ExitCode, exp.Verdict, exp.ExitCode, p.Reason)
+		}
+		if exp.Native != "" && (p.Native == nil || p.Native.Class != exp.Native) {
+			t.Errorf("native class of the ALTER: %+v, want %s", p.Native, exp.Native)
+		}
+		if exp.Clauses != nil {
+			var got []migrate.NativeClass
+			for _, c := range p.Clauses {
+				got = append(got, c.Native.Class)
 			}
-			if p.Verdict != exp.Verdict || p.ExitCode != exp.ExitCode || p.Verdict.ExitCode() != exp.ExitCode {
-				t.Errorf("verdict %s (exit %d), want %s (exit %d): %s", p.Verdict, p.ExitCode, exp.Verdict, exp.ExitCode, p.Reason)
+			if !slices.Equal(got, exp.Clauses) {
+				t.Errorf("native class per clause: %v, want %v", got, exp.Clauses)
 			}
-			if exp.Native != "" && (p.Native == nil || p.Native.Class != exp.Native) {
-				t.Errorf("native class of the ALTER: %+v, want %s", p.Native, exp.Native)
+		}
+		for name, status := range exp.Checks {
+			got := p.Check(name)
+			if len(got) == 0 {
+				t.Errorf("check %s: missing, want %s", name, status)
 			}
-			if exp.Clauses != nil {
-				var got []migrate.NativeClass
-				for _, c := range p.Clauses {
-					got = append(got, c.Native.Class)
+			for _, c := range got {
+				if c.Status != status {
+					t.Errorf("check %s: %s (%s), want %s", name, c.Status, c.Message, status)
 				}
-				if !slices.Equal(got, exp.Clauses) {
-					t.Errorf("native class per clause: %v, want %v", got, exp.Clauses)
-				}
 			}
-			for name, status := range exp.Checks {
-				got := p.Check(name)
-				if len(got) == 0 {
-					t.Errorf("check %s: missing, want %s", name, status)
-				}
-				for _, c := range got {
-					if c.Status != status {
-						t.Errorf("check %s: %s (%s), want %s", name, c.Status, c.Message, status)
-					}
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestPlanReplicaLag plans with the sandbox's replica and with an

@@ -48,23 +48,31 @@ func options(sb *sandboxtest.Sandbox, table, alter string) migrate.Options {
 // the whole time, the migration, then a row-for-row comparison of the
 // swapped table with what the writers committed.
 func TestMigrations(t *testing.T) {
-	dirs, err := filepath.Glob("../testdata/migrations/*")
+	forEachScenario(t, "migrations", func(t *testing.T, read func(string) string) {
+		var exp expectation
+		if err := json.Unmarshal([]byte(read("expect.json")), &exp); err != nil {
+			t.Fatalf("expect.json: %v", err)
+		}
+		runScenario(t, read("alter.sql"), exp)
+	})
+}
+
+// forEachScenario runs fn as a subtest for every folder of testdata/<kind>;
+// read returns one of the folder's files, trimmed.
+func forEachScenario(t *testing.T, kind string, fn func(t *testing.T, read func(string) string)) {
+	dirs, err := filepath.Glob(filepath.Join("..", "testdata", kind, "*"))
 	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no scenarios: %v", err)
+		t.Fatalf("no %s scenarios: %v", kind, err)
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			alterText, err := os.ReadFile(filepath.Join(dir, "alter.sql"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var exp expectation
-			if b, err := os.ReadFile(filepath.Join(dir, "expect.json")); err != nil {
-				t.Fatal(err)
-			} else if err := json.Unmarshal(b, &exp); err != nil {
-				t.Fatalf("expect.json: %v", err)
-			}
-			runScenario(t, strings.TrimSpace(string(alterText)), exp)
+			fn(t, func(name string) string {
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.TrimSpace(string(b))
+			})
 		})
 	}
 }
@@ -146,42 +154,25 @@ func TestDropOld(t *testing.T) {
 // TestRefusals runs every folder of testdata/refusals: its setup.sql, the
 // ALTER, and the refusal message expected; nothing may be created.
 func TestRefusals(t *testing.T) {
-	dirs, err := filepath.Glob("../testdata/refusals/*")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no refusal cases: %v", err)
-	}
-	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			read := func(name string) string {
-				b, err := os.ReadFile(filepath.Join(dir, name))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return strings.TrimSpace(string(b))
-			}
-			sb := sandboxtest.New(t)
-			for _, stmt := range strings.Split(read("setup.sql"), ";\n") {
-				if stmt = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(stmt), ";")); stmt != "" {
-					sb.Exec(t, stmt)
-				}
-			}
-			before := tables(t, sb)
-			_, err := migrate.Run(context.Background(), options(sb, "t", read("alter.sql")))
-			if err == nil {
-				t.Fatal("migrate succeeded, want a refusal")
-			}
-			if !migrate.IsRefusal(err) {
-				t.Errorf("error is not a refusal: %v", err)
-			}
-			if want := read("expect.txt"); !strings.Contains(err.Error(), want) {
-				t.Errorf("error %q does not mention %q", err, want)
-			}
-			t.Logf("message: %v", err)
-			if after := tables(t, sb); strings.Join(after, ",") != strings.Join(before, ",") {
-				t.Errorf("tables changed: before %v, after %v", before, after)
-			}
-		})
-	}
+	forEachScenario(t, "refusals", func(t *testing.T, read func(string) string) {
+		sb := sandboxtest.New(t)
+		runSetup(t, sb, read("setup.sql"))
+		before := tables(t, sb)
+		_, err := migrate.Run(context.Background(), options(sb, "t", read("alter.sql")))
+		if err == nil {
+			t.Fatal("migrate succeeded, want a refusal")
+		}
+		if !migrate.IsRefusal(err) {
+			t.Errorf("error is not a refusal: %v", err)
+		}
+		if want := read("expect.txt"); !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+		t.Logf("message: %v", err)
+		if after := tables(t, sb); strings.Join(after, ",") != strings.Join(before, ",") {
+			t.Errorf("tables changed: before %v, after %v", before, after)
+		}
+	})
 }
 
 func tables(t *testing.T, sb *sandboxtest.Sandbox) []string { return sb.Tables(t) }
