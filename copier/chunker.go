@@ -72,6 +72,20 @@ func (p *Plan) nextChunk(ctx context.Context, db rowQuerier, lower []any, size i
 // after the snapshot reaches the shadow through the binlog, applied only
 // once the chunk is done (see Copier).
 func (p *Plan) copyChunk(ctx context.Context, db *sql.DB, c Chunk) (int64, error) {
+	for attempt := 1; ; attempt++ {
+		n, err := p.copyChunkOnce(ctx, db, c)
+		// Chunks copied at once insert into the same shadow indexes, where
+		// the server may pick one as a deadlock victim; it rolled back, so
+		// copying the chunk again is safe.
+		code := mysqlx.ErrCode(err)
+		if attempt < 3 && (code == mysqlx.ErrDeadlock || code == mysqlx.ErrLockWaitTimeout) {
+			continue
+		}
+		return n, err
+	}
+}
+
+func (p *Plan) copyChunkOnce(ctx context.Context, db *sql.DB, c Chunk) (int64, error) {
 	cond, args := p.where(c)
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {

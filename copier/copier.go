@@ -6,8 +6,10 @@ package copier
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -38,6 +40,10 @@ type Copier struct {
 	ChunkTime time.Duration // target time of one chunk; the size adapts
 	MinChunk  int
 	MaxChunk  int
+	// Threads is how many chunks are copied at once (0: 1). The server
+	// does the copying, and one INSERT ... SELECT keeps one of its cores
+	// busy: more threads use more of them.
+	Threads int
 	// Wait blocks while the server is too busy to copy; nil never waits.
 	Wait func(ctx context.Context) error
 	// Report receives progress after every chunk; nil is quiet.
@@ -67,6 +73,9 @@ func (c *Copier) defaults() {
 	if c.MaxChunk <= 0 {
 		c.MaxChunk = 200_000
 	}
+	if c.Threads <= 0 {
+		c.Threads = 1
+	}
 	if c.progress.ChunkSize == 0 {
 		c.progress.ChunkSize = min(max(1000, c.MinChunk), c.MaxChunk)
 	}
@@ -76,6 +85,10 @@ func (c *Copier) defaults() {
 }
 
 // Run copies every chunk and applies the changes that came in meanwhile.
+//
+// The chunks of a round are copied in parallel, and changes are applied
+// only after the whole round: a round is one wide chunk as far as the
+// watermark is concerned, so the ordering the Copier rests on holds.
 func (c *Copier) Run(ctx context.Context) error {
 	c.defaults()
 	for !c.done {
@@ -84,24 +97,75 @@ func (c *Copier) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		chunk, err := c.Plan.nextChunk(ctx, c.DB, c.watermark, c.progress.ChunkSize)
+		chunks, err := c.nextRound(ctx)
 		if err != nil {
-			return fmt.Errorf("chunk %d: %w", c.progress.Chunks+1, err)
+			return err
 		}
-		start := time.Now()
-		n, err := c.Plan.copyChunk(ctx, c.DB, chunk)
+		n, took, err := c.copyRound(ctx, chunks)
 		if err != nil {
-			return fmt.Errorf("copy chunk %d: %w", c.progress.Chunks+1, err)
+			return err
 		}
-		c.tune(time.Since(start))
-		c.watermark, c.done = chunk.Upper, chunk.Upper == nil
-		c.progress.Chunks++
+		c.tune(took)
+		last := chunks[len(chunks)-1]
+		c.watermark, c.done = last.Upper, last.Upper == nil
+		c.progress.Chunks += int64(len(chunks))
 		c.progress.RowsCopied += n
 		if _, err := c.Flush(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// nextRound finds up to Threads consecutive chunks after the watermark; it
+// stops early at the open-ended last chunk.
+func (c *Copier) nextRound(ctx context.Context) ([]Chunk, error) {
+	var chunks []Chunk
+	lower := c.watermark
+	for len(chunks) < c.Threads {
+		chunk, err := c.Plan.nextChunk(ctx, c.DB, lower, c.progress.ChunkSize)
+		if err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", c.progress.Chunks+int64(len(chunks))+1, err)
+		}
+		chunks = append(chunks, chunk)
+		if chunk.Upper == nil {
+			break
+		}
+		lower = chunk.Upper
+	}
+	return chunks, nil
+}
+
+// copyRound copies the chunks at once and returns the rows copied and the
+// slowest chunk's time, which the chunk size is tuned to.
+func (c *Copier) copyRound(ctx context.Context, chunks []Chunk) (int64, time.Duration, error) {
+	type result struct {
+		n    int64
+		took time.Duration
+		err  error
+	}
+	results := make([]result, len(chunks))
+	var wg sync.WaitGroup
+	for i, chunk := range chunks {
+		wg.Go(func() {
+			start := time.Now()
+			n, err := c.Plan.copyChunk(ctx, c.DB, chunk)
+			if err != nil {
+				err = fmt.Errorf("copy chunk %d: %w", c.progress.Chunks+int64(i)+1, err)
+			}
+			results[i] = result{n, time.Since(start), err}
+		})
+	}
+	wg.Wait()
+	var n int64
+	var slowest time.Duration
+	var errs []error
+	for _, r := range results {
+		n += r.n
+		slowest = max(slowest, r.took)
+		errs = append(errs, r.err)
+	}
+	return n, slowest, errors.Join(errs...)
 }
 
 // tune moves the chunk size toward the target chunk time, damped so one

@@ -196,8 +196,15 @@ var (
 // TestCopyCompositeKeyUnderWrites copies a table keyed by (VARCHAR
 // utf8mb4_general_ci, BIGINT UNSIGNED) in chunks of 7 rows while a writer
 // inserts, updates, deletes and changes keys; after catch-up the shadow
-// must equal the source byte for byte.
+// must equal the source byte for byte, with one chunk at a time and with
+// rounds of three chunks copied at once.
 func TestCopyCompositeKeyUnderWrites(t *testing.T) {
+	for _, threads := range []int{1, 3} {
+		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) { copyCompositeKeyUnderWrites(t, threads) })
+	}
+}
+
+func copyCompositeKeyUnderWrites(t *testing.T, threads int) {
 	sb := sandboxtest.New(t)
 	sb.Exec(t, `CREATE TABLE src (
 		a VARCHAR(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL,
@@ -316,11 +323,11 @@ func TestCopyCompositeKeyUnderWrites(t *testing.T) {
 
 	c := &Copier{
 		DB: db, Plan: p, Changes: changes,
-		ChunkTime: 50 * time.Millisecond, MinChunk: 1, MaxChunk: 7,
-		// Interleave: before each chunk, let the writer run a dozen
-		// statements, so that most writes land between chunks.
+		ChunkTime: 50 * time.Millisecond, MinChunk: 1, MaxChunk: 7, Threads: threads,
+		// Interleave: before each round, let the writer run a dozen
+		// statements a chunk, so that most writes land between chunks.
 		Wait: func(ctx context.Context) error {
-			target := written.Load() + 12
+			target := written.Load() + 12*int64(threads)
 			for written.Load() < target {
 				select {
 				case <-writerDone:

@@ -248,7 +248,7 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 		return err
 	}
 	m.copier = &copier.Copier{
-		DB: m.db, Plan: plan, Changes: m.changes, Log: m.log, ChunkTime: m.opt.ChunkTime, MaxChunk: m.opt.MaxChunkRows,
+		DB: m.db, Plan: plan, Changes: m.changes, Log: m.log, ChunkTime: m.opt.ChunkTime, MaxChunk: m.opt.MaxChunkRows, Threads: m.opt.Threads,
 		Wait: m.copyWait,
 		Report: func(p copier.Progress) {
 			m.emit(Event{Phase: m.phase, Progress: p})

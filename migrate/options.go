@@ -21,6 +21,7 @@ type Options struct {
 	AllowDropData      bool          // proceed although a dropped column holds data
 	ChunkTime          time.Duration // target duration of one copy chunk
 	MaxChunkRows       int           // upper bound of the adaptive chunk size (0: 200,000)
+	Threads            int           // chunks copied at once (0: 1)
 	CutoverLockTimeout time.Duration // longest the application's writes may be held back per attempt
 	CutoverRetries     int
 	// The cut-over waits while PostponeCutoverFile exists and outside

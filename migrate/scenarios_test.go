@@ -39,6 +39,7 @@ func options(sb *sandboxtest.Sandbox, table, alter string) migrate.Options {
 		Conn:  mysqlx.Config{Host: sb.Host, Port: sb.Port, User: sb.User, Password: sb.Password, Database: sb.Database},
 		Table: table, Alter: alter,
 		ChunkTime: 200 * time.Millisecond,
+		Threads:   2,    // godwit migrate's default
 		ForceCopy: true, // these tests are about the online copy; TestInstantPath unsets it
 	}
 }

@@ -66,6 +66,7 @@ func TestCommandLineUsage(t *testing.T) {
 		{"missing --database", []string{"migrate", "--port", "1", "--table", "t", "--alter", "ADD c INT"}, "--database is required"},
 		{"bad --output", migrateWith("--alter", "ADD c INT", "--output", "yaml"), `--output must be auto, json or text, not "yaml"`},
 		{"zero --chunk-time", migrateWith("--alter", "ADD c INT", "--chunk-time", "0s"), "--chunk-time must be positive"},
+		{"zero --threads", migrateWith("--alter", "ADD c INT", "--threads", "0"), "--threads must be between 1 and 64"},
 		{"zero --cutover-lock-timeout", migrateWith("--alter", "ADD c INT", "--cutover-lock-timeout", "0s"), "--cutover-lock-timeout must be positive"},
 		{"zero --cutover-retries", migrateWith("--alter", "ADD c INT", "--cutover-retries", "0"), "--cutover-retries must be at least 1"},
 	} {

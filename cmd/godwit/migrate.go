@@ -127,6 +127,8 @@ func checkMigrateFlags(opt migrate.Options) error {
 		return fmt.Errorf("--chunk-time must be positive, e.g. 500ms, not %s", opt.ChunkTime)
 	case opt.CutoverLockTimeout <= 0:
 		return fmt.Errorf("--cutover-lock-timeout must be positive, e.g. 3s, not %s", opt.CutoverLockTimeout)
+	case opt.Threads < 1 || opt.Threads > 64:
+		return fmt.Errorf("--threads must be between 1 and 64, not %d", opt.Threads)
 	case opt.CutoverRetries < 1:
 		return fmt.Errorf("--cutover-retries must be at least 1, not %d", opt.CutoverRetries)
 	}

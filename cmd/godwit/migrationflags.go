@@ -27,5 +27,6 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
 	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
+	fs.IntVar(&opt.Threads, "threads", 2, "chunks copied at once; each keeps one server core busy while it runs")
 	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")
 }
