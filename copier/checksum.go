@@ -24,7 +24,7 @@ type ChecksumResult struct {
 
 // rowHash renders the checksum of one row over the given expressions.
 // ISNULL keeps NULL apart from the empty string, which CONCAT_WS would
-// merge; two independent 32-bit sums make a coincidental match unlikely.
+// merge.
 func rowHash(exprs []string) string {
 	parts := make([]string, 0, 2*len(exprs))
 	for _, e := range exprs {
@@ -40,8 +40,15 @@ func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
 	}
 	cond, args := p.whereOn(c, shadow)
 	h := rowHash(exprs)
-	return fmt.Sprintf("%sSELECT COUNT(*), COALESCE(BIT_XOR(CRC32(%s)), 0), COALESCE(SUM(CRC32(CONCAT('godwit', %s))), 0) FROM %s WHERE %s",
-		mysqlx.Tag, h, h, table, cond), args
+	// Two hashes, because CRC32 is linear: the XOR of the CRCs of two rows
+	// changed by the same bytes would not move; their sum of an
+	// independent hash would.
+	second := "CRC32(CONCAT('godwit', " + h + "))"
+	if p.CRC32C {
+		second = "CRC32C(" + h + ")"
+	}
+	return fmt.Sprintf("%sSELECT COUNT(*), COALESCE(BIT_XOR(CRC32(%s)), 0), COALESCE(SUM(%s), 0) FROM %s WHERE %s",
+		mysqlx.Tag, h, second, table, cond), args
 }
 
 // Querier is a connection or transaction that reads.

@@ -21,6 +21,10 @@ type Plan struct {
 	// type is cast to a common form) for the checksum.
 	ChecksumSource []string
 	ChecksumShadow []string
+	// CRC32C says the server has CRC32C() (MariaDB 10.8+): the checksum's
+	// second sum then uses it rather than CRC32 over a salted copy of the
+	// row, a cheaper independent hash.
+	CRC32C bool
 }
 
 func (p *Plan) source() string { return mysqlx.QT(p.Schema, p.Source) }

@@ -13,6 +13,7 @@ import (
 type Server struct {
 	Version string
 	Flavor  string // "mariadb" or "mysql", as go-mysql names them
+	CRC32C  bool   // the server has the CRC32C() function
 }
 
 func readServer(ctx context.Context, db *sql.DB) (Server, error) {
@@ -24,6 +25,9 @@ func readServer(ctx context.Context, db *sql.DB) (Server, error) {
 	if strings.Contains(strings.ToLower(s.Version), "mariadb") {
 		s.Flavor = "mariadb"
 	}
+	// Asked rather than read off the version: forks and backports differ.
+	var crc sql.NullInt64
+	s.CRC32C = db.QueryRowContext(ctx, mysqlx.Tag+"SELECT CRC32C('')").Scan(&crc) == nil
 	return s, nil
 }
 

@@ -39,7 +39,7 @@ func (m *migration) plan() (*copier.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key}
+	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key, CRC32C: m.server.CRC32C}
 	for _, c := range m.shadow.Columns {
 		if c.Generated {
 			continue

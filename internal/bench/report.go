@@ -71,7 +71,7 @@ func (res *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\n== results: ALTER TABLE %s %s on %s, buffer pool %d MiB, %d CPUs\n\n",
 		table, res.Alter, res.Server, res.BufferPool>>20, res.CPUs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rows\trun\twall\trows/s\tvs native\tcut-over stall\tpeak RSS\treplica behind after\tresult\t")
+	fmt.Fprintln(tw, "rows\trun\twall\trows/s\tvs native\tcut-over stall\tpeak RSS\treplica behind after\tCPU primary\tCPU replica\tresult\t")
 	for _, r := range res.Runs {
 		wall, rate, vs, stall, rss := "-", "-", "-", "-", "-"
 		if r.wall > 0 {
@@ -92,7 +92,8 @@ func (res *results) print(w io.Writer) {
 		if r.Error != "" {
 			result = "FAILED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", group(r.Rows), runTitle[r.Run], wall, rate, vs, stall, rss, r.ReplicaBehind, result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", group(r.Rows), runTitle[r.Run], wall, rate, vs, stall, rss, r.ReplicaBehind,
+			cpuCell(r.PrimaryCPU), cpuCell(r.ReplicaCPU), result)
 	}
 	tw.Flush()
 
@@ -182,4 +183,11 @@ func (res *results) write(outDir string) (string, error) {
 	}
 	path := filepath.Join(outDir, res.stamp+".json")
 	return path, os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func cpuCell(d dur) string {
+	if d < 0 {
+		return "-"
+	}
+	return d.String()
 }

@@ -52,6 +52,12 @@ type runResult struct {
 	// ended, to apply what the run wrote (the native ALTER replicates as
 	// one statement that the replica runs only after the primary did).
 	ReplicaBehind dur            `json:"replica_behind_after_ms"`
+	// The CPU time the servers spent on the run: the primary until the
+	// run ended (in the loaded run, the writers' share included), the
+	// replica until it caught up. -1: not measurable (a remote server).
+	PrimaryCPU dur `json:"primary_cpu_ms"`
+	ReplicaCPU dur `json:"replica_cpu_ms"`
+	cpu        *cpuMeter
 	Fill          dur            `json:"fill_ms"`                  // creating the fresh table (not timed as part of the run)
 	LoadAvg       float64        `json:"loadavg_1m"`               // of the host when the run began: the box may be shared
 	Verified      string         `json:"verified"`                 // what the check after the run compared
@@ -196,6 +202,7 @@ func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string
 			return fmt.Errorf("fill: %d rows, want %d", before.Rows, n)
 		}
 		fmt.Printf("    fresh table in %s: %s\n", r.Fill, before)
+		r.cpu = startCPU(ctx, db, rep.db)
 		switch kind {
 		case runNative:
 			err = runNativeCopy(ctx, c, db, r, before)
@@ -207,6 +214,7 @@ func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string
 		// However the run went, measure what it left the replica to do.
 		behind, rerr := rep.catchUp(ctx)
 		r.ReplicaBehind, r.replica = dur(behind), behind
+		r.ReplicaCPU = r.cpu.replicaSince(ctx)
 		return errors.Join(err, rerr)
 	}()
 	if r.wall > 0 {
@@ -233,6 +241,7 @@ func runNativeCopy(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 		return fmt.Errorf("native ALTER: %w", err)
 	}
 	r.wall = time.Since(start)
+	r.PrimaryCPU = r.cpu.primarySince(ctx)
 	r.Notes = "writes to the table wait for the whole ALTER (ALGORITHM=COPY allows reads only)"
 	v, err := compareSums(ctx, db, table, before, "the table before the ALTER")
 	r.Verified = v
@@ -270,6 +279,7 @@ func compareSums(ctx context.Context, db *sql.DB, name string, want sum, what st
 func runGodwitIdle(ctx context.Context, c config, db *sql.DB, r *runResult, before sum, stamp string) error {
 	r.GodwitLog = filepath.Join(c.outDir, fmt.Sprintf("%s-%s-x%d.godwit.log", stamp, r.Run, r.Scale))
 	g := runGodwit(ctx, c, r.GodwitLog, nil)
+	r.PrimaryCPU = r.cpu.primarySince(ctx)
 	r.fromGodwit(g)
 	if g.Err != nil {
 		return g.Err
@@ -350,6 +360,7 @@ func runGodwitLoad(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 	start := time.Now()
 	g := runGodwit(ctx, c, r.GodwitLog, onPhase)
 	end := time.Now()
+	r.PrimaryCPU = r.cpu.primarySince(ctx)
 	p.halt()
 	r.fromGodwit(g)
 	if g.Err == nil {

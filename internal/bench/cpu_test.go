@@ -1,0 +1,31 @@
+package main
+
+import (
+	"os"
+	"strconv"
+	"testing"
+)
+
+// TestProcCPU reads this test's own CPU time, which a busy loop must
+// raise, and refuses a process that does not exist.
+func TestProcCPU(t *testing.T) {
+	pid := strconv.Itoa(os.Getpid())
+	before, err := procCPU(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := 0
+	for i := range 300_000_000 {
+		x ^= i
+	}
+	after, err := procCPU(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after <= before {
+		t.Errorf("CPU time %v then %v after a busy loop (%d)", before, after, x)
+	}
+	if _, err := procCPU("999999999"); err == nil {
+		t.Error("procCPU of a missing process: no error")
+	}
+}
