@@ -26,6 +26,7 @@ import (
 type config struct {
 	conn        mysqlx.Config // Database is the bench schema
 	replicaPort int           // 0: no replica to wait for
+	replicaMode string        // replicaDuring or replicaAfter
 	rows        int
 	scales      []int
 	alter       string
@@ -65,6 +66,7 @@ func main() {
 	flag.IntVar(&c.writers, "writers", 8, "concurrent writer connections sharing -rate")
 	flag.DurationVar(&c.warmup, "warmup", 5*time.Second, "writes before godwit starts (their latency is the baseline)")
 	flag.DurationVar(&c.after, "after", 2*time.Second, "writes after godwit exits (they land in the new table)")
+	flag.StringVar(&c.replicaMode, "replica", replicaDuring, "when the sandbox replica applies a run's writes: during (as they come, on this host's cores) or after (its SQL thread stopped for the timed run, as when the replica has a host of its own; its catch-up is reported)")
 	flag.StringVar(&runs, "runs", "native,idle,load", "which runs to make, of native, idle, load")
 	flag.StringVar(&c.outDir, "out", "bench-results", "directory for the JSON results")
 	flag.BoolVar(&c.keep, "keep", false, "keep the "+benchSchema+" schema afterwards")
@@ -118,6 +120,9 @@ func (c *config) finish(rows int, scales, runs string) error {
 			return fmt.Errorf("-runs: unknown run %q (native, idle, load)", r)
 		}
 		c.runs[r] = true
+	}
+	if c.replicaMode != replicaDuring && c.replicaMode != replicaAfter {
+		return fmt.Errorf("-replica: %q is neither %s nor %s", c.replicaMode, replicaDuring, replicaAfter)
 	}
 	if c.rate < 1 || c.writers < 1 {
 		return fmt.Errorf("-rate and -writers must be positive")

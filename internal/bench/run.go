@@ -84,6 +84,7 @@ type results struct {
 	Rate         int          `json:"load_writes_per_s"`
 	Writers      int          `json:"load_writers"`
 	ChunkTime    string       `json:"chunk_time,omitempty"`
+	ReplicaMode  string       `json:"replica_applies"` // during or after the timed runs
 	GodwitFlags  []string     `json:"godwit_flags,omitempty"`
 	Runs         []*runResult `json:"runs"`
 	Failures     []string     `json:"failures"`
@@ -93,7 +94,7 @@ type results struct {
 
 func run(ctx context.Context, c config) (*results, error) {
 	res := &results{Started: time.Now(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Godwit: c.bin, GodwitSHA256: c.binSHA,
-		Alter: c.alter, Rows: c.rows, Scales: c.scales, Rate: c.rate, Writers: c.writers, ChunkTime: c.chunkTime, GodwitFlags: c.extra,
+		Alter: c.alter, Rows: c.rows, Scales: c.scales, Rate: c.rate, Writers: c.writers, ChunkTime: c.chunkTime, GodwitFlags: c.extra, ReplicaMode: c.replicaMode,
 		Failures: []string{}}
 	res.stamp = res.Started.Format("20060102-150405")
 	if err := os.MkdirAll(c.outDir, 0o755); err != nil {
@@ -202,6 +203,11 @@ func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string
 			return fmt.Errorf("fill: %d rows, want %d", before.Rows, n)
 		}
 		fmt.Printf("    fresh table in %s: %s\n", r.Fill, before)
+		if c.replicaMode == replicaAfter {
+			if err := rep.hold(ctx); err != nil {
+				return err
+			}
+		}
 		r.cpu = startCPU(ctx, db, rep.db)
 		switch kind {
 		case runNative:
@@ -212,6 +218,11 @@ func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string
 			err = runGodwitLoad(ctx, c, db, r, before, stamp)
 		}
 		// However the run went, measure what it left the replica to do.
+		if c.replicaMode == replicaAfter {
+			if rerr := rep.release(ctx); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
 		behind, rerr := rep.catchUp(ctx)
 		r.ReplicaBehind, r.replica = dur(behind), behind
 		r.ReplicaCPU = r.cpu.replicaSince(ctx)

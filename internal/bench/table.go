@@ -146,6 +146,34 @@ type replica struct {
 	primary, db *sql.DB
 }
 
+// The -replica modes.
+const (
+	replicaDuring = "during"
+	replicaAfter  = "after"
+)
+
+// hold stops the replica's SQL thread, so that it applies nothing until
+// release; its IO thread still fetches the binlog.
+func (r *replica) hold(ctx context.Context) error {
+	if r == nil || r.db == nil {
+		return nil
+	}
+	if _, err := r.db.ExecContext(ctx, tag+"STOP SLAVE SQL_THREAD"); err != nil {
+		return fmt.Errorf("stop the replica's SQL thread: %w", err)
+	}
+	return nil
+}
+
+func (r *replica) release(ctx context.Context) error {
+	if r == nil || r.db == nil {
+		return nil
+	}
+	if _, err := r.db.ExecContext(ctx, tag+"START SLAVE SQL_THREAD"); err != nil {
+		return fmt.Errorf("start the replica's SQL thread: %w", err)
+	}
+	return nil
+}
+
 // catchUp waits until the replica has applied the primary's binlog as of
 // now and returns how long that took; with no replica it returns 0.
 func (r *replica) catchUp(ctx context.Context) (time.Duration, error) {
