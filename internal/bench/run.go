@@ -51,13 +51,13 @@ type runResult struct {
 	// ReplicaBehind is how long the replica still needed, once the run
 	// ended, to apply what the run wrote (the native ALTER replicates as
 	// one statement that the replica runs only after the primary did).
-	ReplicaBehind dur            `json:"replica_behind_after_ms"`
+	ReplicaBehind dur `json:"replica_behind_after_ms"`
 	// The CPU time the servers spent on the run: the primary until the
 	// run ended (in the loaded run, the writers' share included), the
 	// replica until it caught up. -1: not measurable (a remote server).
-	PrimaryCPU dur `json:"primary_cpu_ms"`
-	ReplicaCPU dur `json:"replica_cpu_ms"`
-	cpu        *cpuMeter
+	PrimaryCPU    dur `json:"primary_cpu_ms"`
+	ReplicaCPU    dur `json:"replica_cpu_ms"`
+	cpu           *cpuMeter
 	Fill          dur            `json:"fill_ms"`                  // creating the fresh table (not timed as part of the run)
 	LoadAvg       float64        `json:"loadavg_1m"`               // of the host when the run began: the box may be shared
 	Verified      string         `json:"verified"`                 // what the check after the run compared
