@@ -62,18 +62,28 @@ type Querier interface {
 // consistent snapshots opened while the two tables were equal, so that
 // concurrent writes neither raise false alarms nor hide differences.
 //
+// The chunk boundaries are found ahead, through bounds (the pool), while
+// the snapshots compare the chunk before: any increasing boundaries ending
+// open cover every key, so they need not come from the snapshot.
+//
 // wait runs before every chunk, so that the checksum, which reads both
 // tables whole, backs off when the server struggles just as the copy does.
-func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
+func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, bounds Querier, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
-	var lower []any
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := p.chunksAhead(ctx, bounds, checksumChunkRows)
 	for {
 		if wait != nil {
 			if err := wait(ctx); err != nil {
 				return res, err
 			}
 		}
-		c, err := p.nextChunk(ctx, snap[0], lower, checksumChunkRows)
+		next, ok := <-chunks
+		c, err := next.chunk, next.err
+		if !ok {
+			err = context.Cause(ctx)
+		}
 		if err != nil {
 			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
 		}
@@ -110,8 +120,36 @@ func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, wait func(context.
 		if c.Upper == nil {
 			return res, nil
 		}
-		lower = c.Upper
 	}
+}
+
+type chunkOrErr struct {
+	chunk Chunk
+	err   error
+}
+
+// chunksAhead finds the chunks of size rows from the start of the table to
+// its end, one ahead of the reader; the channel ends after the open last
+// chunk or an error. Cancel ctx to stop it early.
+func (p *Plan) chunksAhead(ctx context.Context, db rowQuerier, size int) <-chan chunkOrErr {
+	out := make(chan chunkOrErr, 1)
+	go func() {
+		defer close(out)
+		var lower []any
+		for {
+			c, err := p.nextChunk(ctx, db, lower, size)
+			select {
+			case out <- chunkOrErr{c, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || c.Upper == nil {
+				return
+			}
+			lower = c.Upper
+		}
+	}()
+	return out
 }
 
 // diffChunk finds up to max keys whose rows differ within a chunk.

@@ -37,7 +37,7 @@ func TestChecksumCatchesTwinChanges(t *testing.T) {
 	for _, crc32c := range []bool{false, true} {
 		t.Run(fmt.Sprintf("crc32c=%v", crc32c), func(t *testing.T) {
 			p.CRC32C = crc32c
-			res, err := p.Checksum(t.Context(), [2]Querier{db, db}, nil, nil)
+			res, err := p.Checksum(t.Context(), [2]Querier{db, db}, db, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -108,7 +108,7 @@ func (m *migration) checksumOnce(ctx context.Context) (copier.ChecksumResult, er
 			c.Close()
 		}
 	}()
-	return m.copier.Plan.Checksum(ctx, [2]copier.Querier{snap[0], snap[1]}, m.copyWait, func(r copier.ChecksumResult) {
+	return m.copier.Plan.Checksum(ctx, [2]copier.Querier{snap[0], snap[1]}, m.db, m.copyWait, func(r copier.ChecksumResult) {
 		m.emit(Event{Phase: PhaseVerify, Checksum: r})
 	})
 }
