@@ -44,6 +44,9 @@ import (
 // then fails because t_godwit_old exists, and nothing is swapped. Whatever
 // happens, the original name always holds a complete table.
 
+// errSwappedAnyway: an attempt failed after its RENAME had gone through.
+var errSwappedAnyway = errors.New("the tables were swapped although the cut-over reported an error")
+
 // sentryComment marks the sentry table, so that abort can tell it from
 // the original table under the same name after a swap.
 const sentryComment = "godwit cut-over sentry"
@@ -63,7 +66,7 @@ func (m *migration) cutover(ctx context.Context) error {
 			return m.renameOld(ctx)
 		}
 		last = err
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, errSwappedAnyway) {
 			return err
 		}
 		m.log.Warn("cut-over attempt failed; the original table is intact, retrying", "attempt", attempt, "err", err)
@@ -152,12 +155,22 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	fail := func(err error) (time.Duration, error) {
 		unlock() // the sentry still exists, so B's RENAME fails: nothing swapped
 		if rerr := <-renamed; rerr == nil {
-			return 0, fmt.Errorf("BUG: rename succeeded while the sentry existed: %w", err)
+			// A's DROP of the sentry reached the server although A saw an
+			// error (its connection was lost, or the run was cancelled), and
+			// B's RENAME went through: the original table now has the
+			// sentry's name, and the deferred drop must not touch it.
+			sentryDropped = true
+			return time.Since(lockStart), fmt.Errorf("%w: %s is the original table and %s the new one; run godwit abort, which gives the original its final name (the cut-over reported: %v)",
+				errSwappedAnyway, sentryName(table), table, err)
 		}
 		return time.Since(lockStart), err
 	}
 
-	actx, cancel := context.WithTimeout(ctx, budget)
+	// The budget counts from when the application began to queue behind
+	// the LOCK TABLES, not from when it was granted: a lock granted late in
+	// its wait leaves little time, and the attempt gives up rather than
+	// hold the writers back for the wait and a whole budget more.
+	actx, cancel := context.WithDeadline(ctx, lockStart.Add(budget))
 	defer cancel()
 	if err := waitRenameQueued(actx, a, bID, renamed); err != nil {
 		return fail(fmt.Errorf("wait for the rename to queue: %w", err))

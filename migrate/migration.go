@@ -66,7 +66,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		m.stream.Close()
 	}
 	if err != nil && len(m.created) > 0 {
-		if derr := m.dropCreated(); derr != nil {
+		if kept := m.keptAfterLostServer(ctx, err); kept != nil {
+			err = kept // resumable: see connlost.go
+		} else if derr := m.dropCreated(); derr != nil {
 			err = errors.Join(err, derr)
 		}
 	}

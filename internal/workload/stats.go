@@ -13,7 +13,10 @@ type Stats struct {
 	// Retries counts attempts repeated after a deadlock, a lock wait timeout,
 	// a statement that needed re-preparing, or a connection found dead
 	// before the statement was sent.
-	Retries              int64
+	Retries int64
+	// Replayed counts statements sent again after their connection died
+	// under them (Options.RideOut): each may have committed the first time.
+	Replayed             int64
 	P50, P99, MaxLatency time.Duration
 	latencies            histogram
 }
@@ -22,6 +25,13 @@ type Stats struct {
 func (s Stats) Statements() int64 { return s.Inserts + s.Updates + s.Deletes + s.KeyUpdates }
 
 func (s Stats) String() string {
+	if s.Replayed > 0 {
+		return fmt.Sprintf("%d replayed after a lost connection, ", s.Replayed) + s.string()
+	}
+	return s.string()
+}
+
+func (s Stats) string() string {
 	return fmt.Sprintf("%d inserts, %d updates, %d deletes, %d key updates, %d retries; latency p50 %v, p99 %v, max %v",
 		s.Inserts, s.Updates, s.Deletes, s.KeyUpdates, s.Retries,
 		s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond), s.MaxLatency.Round(time.Microsecond))
@@ -33,6 +43,7 @@ func (s *Stats) add(o Stats) {
 	s.Deletes += o.Deletes
 	s.KeyUpdates += o.KeyUpdates
 	s.Retries += o.Retries
+	s.Replayed += o.Replayed
 	s.latencies.merge(&o.latencies)
 	s.P50, s.P99, s.MaxLatency = s.latencies.quantile(0.50), s.latencies.quantile(0.99), s.latencies.max
 }

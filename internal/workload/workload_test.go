@@ -6,8 +6,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -301,6 +305,72 @@ func TestErrorKinds(t *testing.T) {
 		if got := isUnknown(tc.err); got != tc.unknown {
 			t.Errorf("isUnknown(%v) = %v", tc.err, got)
 		}
+	}
+	for _, tc := range []struct {
+		err  error
+		lost bool
+	}{
+		{&mysql.MySQLError{Number: 1053}, true},
+		{&mysql.MySQLError{Number: 1927}, true},
+		{mysql.ErrInvalidConn, true},
+		{fmt.Errorf("x: %w", driver.ErrBadConn), true},
+		{fmt.Errorf("%w: %w", errSession, &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}), true},
+		{io.ErrUnexpectedEOF, true},
+		{&mysql.MySQLError{Number: 1205}, false},
+		{&mysql.MySQLError{Number: 1045}, false}, // access denied: a refusal, not an outage
+		{context.DeadlineExceeded, false},
+		{errors.New("something else"), false},
+	} {
+		if got := isServerLost(tc.err); got != tc.lost {
+			t.Errorf("isServerLost(%v) = %v", tc.err, got)
+		}
+	}
+}
+
+// With RideOut, writers whose connections are killed, between statements
+// or in the middle of one, reconnect, replay what may not have committed,
+// and the table still matches the model.
+func TestWritersRideOutKilledConnections(t *testing.T) {
+	sb := sandboxtest.New(t)
+	ctx := t.Context()
+	m := setup(t, sb, 2000)
+	killer, err := sb.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killer.Close()
+	killed := 0
+	// As fast as possible, so that a kill often lands mid-statement.
+	st := write(t, sb.DB, m, Options{Writers: 4, Seed: 8, RideOut: 20 * time.Second}, 4*time.Second, func() {
+		for range 10 {
+			rows, err := killer.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", sb.Database)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			for _, id := range ids {
+				if _, err := killer.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)); err != nil && mysqlCode(err) != 1094 { // ER_NO_SUCH_THREAD: gone meanwhile
+					t.Fatal(err)
+				}
+				killed++
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	t.Logf("killed %d connections; %d statements replayed", killed, st.Replayed)
+	if killed == 0 {
+		t.Fatal("no connection was killed")
+	}
+	if err := m.Compare(ctx, sb.DB, "t", Expect{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -28,6 +30,15 @@ type Options struct {
 	// blocked by a lock normally fails with a retryable error, whose outcome
 	// is known, long before the client abandons it, whose outcome is not.
 	StatementTimeout time.Duration
+	// RideOut lets the writers live through a server restart: for up to
+	// this long per statement, a lost server (connection refused, reset or
+	// ended, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED) is waited out instead
+	// of ending the writer. A statement whose connection died under it may
+	// or may not have committed; it is sent again once the server is back,
+	// which is safe because every statement is idempotent for the writer
+	// that owns its ids (see exec). 0, the default, keeps such a loss fatal
+	// (ErrUncertain), as a test that expects no outage wants.
+	RideOut time.Duration
 }
 
 // ErrUncertain is wrapped by Stop's error when a statement may or may not
@@ -302,21 +313,51 @@ func (w *writer) moveKey() error {
 // rejected without applying, and checks the affected row count: a count the
 // model does not predict means the table lost (or gained) a row behind the
 // writers' back. want -1 accepts 0 or 1.
+//
+// With RideOut, a statement whose connection died under it is replayed.
+// Only its writer touches its ids, so a replay ends in the state the model
+// expects whether or not the lost attempt committed: an UPDATE or DELETE
+// by id finds its work done and affects 0 rows, a key move finds the old
+// id gone, and an INSERT finds its id taken (ER_DUP_ENTRY). Those answers
+// are accepted after a loss only; a row that really went missing still
+// shows in Compare.
 func (w *writer) exec(want int64, query string, args ...any) error {
 	began := time.Now()
+	replay := false // an attempt's outcome was lost with its connection
 	for attempt := 0; ; attempt++ {
 		if w.ctx.Err() != nil {
 			return errStopped
 		}
 		n, err := w.try(query, args)
+		if err != nil && replay && mysqlCode(err) == 1062 && strings.HasPrefix(query, tag+"INSERT ") { // ER_DUP_ENTRY
+			n, err = 1, nil // the lost attempt inserted it
+		}
 		if err == nil {
 			w.stats.latencies.add(time.Since(began))
+			if replay && n == 0 {
+				n = want // the lost attempt did the work
+			}
 			if n != want && (want != -1 || n > 1) {
 				return fmt.Errorf("affected %d rows, the model expects %d: the table does not hold the row the model has", n, want)
 			}
 			return nil
 		}
 		switch {
+		case w.o.RideOut > 0 && isServerLost(err):
+			if time.Since(began) > w.o.RideOut {
+				return fmt.Errorf("%w: the server was still unreachable after %v (RideOut): %w", ErrUncertain, time.Since(began).Round(time.Millisecond), err)
+			}
+			if !replay && (isUnknown(err) || !errors.Is(err, errSession) && mysqlCode(err) != 0) {
+				// A server error here (shutdown, killed) may have come
+				// after the commit: the outcome is as unknown as on EOF.
+				replay = true
+				w.stats.Replayed++
+			}
+			w.stats.Retries++
+			if !w.sleep(100*time.Millisecond + rand.N(100*time.Millisecond)) {
+				return errStopped
+			}
+			continue
 		case isUnknown(err):
 			return fmt.Errorf("%w: %w", ErrUncertain, err)
 		case !isRetryable(err):
@@ -344,7 +385,7 @@ func (w *writer) try(query string, args []any) (int64, error) {
 	defer cancel()
 	res, err := w.conn.ExecContext(ctx, query, args...)
 	if err != nil {
-		if errors.Is(err, driver.ErrBadConn) || isUnknown(err) {
+		if errors.Is(err, driver.ErrBadConn) || isUnknown(err) || w.o.RideOut > 0 && isServerLost(err) {
 			discard(w.conn)
 			w.conn = nil
 		}
@@ -367,6 +408,33 @@ func isRetryable(err error) bool {
 		return false
 	}
 	return errors.Is(err, driver.ErrBadConn)
+}
+
+// isServerLost: the server went away or is going (a restart), as opposed to
+// refusing a statement. Only RideOut waits these out.
+func isServerLost(err error) bool {
+	switch mysqlCode(err) {
+	case 1053, 1927: // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+		return true
+	case 0:
+	default:
+		return false
+	}
+	for _, target := range []error{driver.ErrBadConn, mysql.ErrInvalidConn, io.EOF, io.ErrUnexpectedEOF,
+		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+func mysqlCode(err error) uint16 {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number
+	}
+	return 0
 }
 
 // isUnknown: no answer from the server for a statement that may have been

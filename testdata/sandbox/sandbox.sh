@@ -3,14 +3,23 @@
 # GTID replica with a ROW binlog, on private ports, under a temporary
 # directory. The connection settings go to .sandbox/env at the repo root.
 #
-# Usage: sandbox.sh start | stop [--force] | status
+# Usage: sandbox.sh start | stop [--force] | status | restart-primary [DOWN_SECONDS]
 #   GODWIT_SANDBOX_PORT          primary port (default 33061)
 #   GODWIT_SANDBOX_REPLICA_PORT  replica port (default 33062)
+#   GODWIT_SANDBOX_STATE         where the env file and the locks live (default
+#                                .sandbox at the repo root); another directory
+#                                and other ports make a private sandbox, which
+#                                a test that restarts the server needs, since
+#                                the shared one serves other tests meanwhile
+#
+# restart-primary shuts the primary down cleanly, leaves it down DOWN_SECONDS
+# (default 0), starts it again with the same datadir, port and options, and
+# waits until the replica has reconnected by itself.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
-state_dir=$repo_root/.sandbox
+state_dir=${GODWIT_SANDBOX_STATE:-$repo_root/.sandbox}
 env_file=$state_dir/env
 
 primary_port=${GODWIT_SANDBOX_PORT:-33061}
@@ -170,10 +179,16 @@ launch_instance() { # dir, name, port, server id, extra mariadbd options...
 }
 
 wait_up() { # dir, name, deadline (epoch seconds)
-	local sock
+	local sock seen='' began
 	sock=$(socket "$1" "$2")
+	began=$(date +%s)
 	while ! ping_ok "$sock"; do
-		if [ -z "$(instance_pids "$1" "$2")" ] && [ ! -S "$sock" ]; then
+		# Until the launching background shell has exec'd mariadbd, which
+		# under load takes a while, no process matches: only one seen and
+		# gone, or never seen within 10s, has exited.
+		if [ -n "$(instance_pids "$1" "$2")" ]; then
+			seen=1
+		elif [ ! -S "$sock" ] && { [ -n "$seen" ] || [ $(($(date +%s) - began)) -ge 10 ]; }; then
 			show_log_tail "$1" "$2"
 			die "$2 mariadbd exited during startup"
 		fi
@@ -356,6 +371,31 @@ cmd_stop() {
 	say "stopped"
 }
 
+# A clean shutdown, as a DBA or a package upgrade would do it: clients see
+# their connections end (ER_SERVER_SHUTDOWN, then EOF) and, while it is
+# down, connections refused. The replica is not touched: its IO thread must
+# reconnect on its own (MASTER_CONNECT_RETRY=1), which this waits for.
+cmd_restart_primary() {
+	local down=${1:-0} t0 deadline
+	[[ "$down" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "restart-primary: DOWN_SECONDS must be a number, not '$down'"
+	need_server_bins
+	lock_state
+	recorded_running || die "not running (no ${env_file#"$repo_root"/}, or an instance is down): nothing to restart"
+	load_env
+	t0=$(now_ms)
+	stop_instance "$GODWIT_SANDBOX_DIR" primary || die "could not stop the primary"
+	say "primary stopped; starting it again in ${down}s"
+	sleep "$down"
+	# The port comes from the env file, not GODWIT_SANDBOX_PORT: it is the
+	# one clients and the replica know.
+	launch_instance "$GODWIT_SANDBOX_DIR" primary "$GODWIT_TEST_PORT" 1
+	deadline=$(($(date +%s) + wait_seconds))
+	wait_up "$GODWIT_SANDBOX_DIR" primary "$deadline"
+	wait_replication "$GODWIT_SANDBOX_DIR" "$deadline"
+	t0=$(($(now_ms) - t0))
+	say "primary restarted in $((t0 / 1000)).$(printf %03d $((t0 % 1000)))s (127.0.0.1:$GODWIT_TEST_PORT); the replica reconnected"
+}
+
 cmd_status() {
 	local ok=0 status io sqlt err
 	if [ ! -f "$env_file" ]; then
@@ -393,8 +433,9 @@ case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop "${2:-}" ;;
 status) cmd_status ;;
+restart-primary) cmd_restart_primary "${2:-}" ;;
 *)
-	echo "usage: $0 start | stop [--force] | status" >&2
+	echo "usage: $0 start | stop [--force] | status | restart-primary [DOWN_SECONDS]" >&2
 	exit 2
 	;;
 esac
