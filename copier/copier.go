@@ -88,18 +88,33 @@ func (c *Copier) defaults() {
 //
 // The chunks of a round are copied in parallel, and changes are applied
 // only after the whole round: a round is one wide chunk as far as the
-// watermark is concerned, so the ordering the Copier rests on holds.
+// watermark is concerned, so the ordering the Copier rests on holds. The
+// next round's boundaries are found while a round copies: any boundaries
+// will do, so they need not wait for the changes of this one.
 func (c *Copier) Run(ctx context.Context) error {
 	c.defaults()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ahead <-chan round
 	for !c.done {
 		if c.Wait != nil {
 			if err := c.Wait(ctx); err != nil {
 				return err
 			}
 		}
-		chunks, err := c.nextRound(ctx)
+		next := round{}
+		if ahead != nil {
+			next = <-ahead
+		} else {
+			next.chunks, next.err = c.nextRound(ctx, c.watermark, c.progress.ChunkSize)
+		}
+		chunks, err := next.chunks, next.err
 		if err != nil {
 			return err
+		}
+		ahead = nil
+		if last := chunks[len(chunks)-1]; last.Upper != nil {
+			ahead = c.roundAhead(ctx, last.Upper, c.progress.ChunkSize)
 		}
 		n, took, err := c.copyRound(ctx, chunks)
 		if err != nil {
@@ -117,15 +132,29 @@ func (c *Copier) Run(ctx context.Context) error {
 	return nil
 }
 
-// nextRound finds up to Threads consecutive chunks after the watermark; it
-// stops early at the open-ended last chunk.
-func (c *Copier) nextRound(ctx context.Context) ([]Chunk, error) {
+type round struct {
+	chunks []Chunk
+	err    error
+}
+
+// roundAhead finds the round after lower in the background.
+func (c *Copier) roundAhead(ctx context.Context, lower []any, size int) <-chan round {
+	out := make(chan round, 1)
+	go func() {
+		chunks, err := c.nextRound(ctx, lower, size)
+		out <- round{chunks, err}
+	}()
+	return out
+}
+
+// nextRound finds up to Threads consecutive chunks of size rows after
+// lower; it stops early at the open-ended last chunk.
+func (c *Copier) nextRound(ctx context.Context, lower []any, size int) ([]Chunk, error) {
 	var chunks []Chunk
-	lower := c.watermark
 	for len(chunks) < c.Threads {
-		chunk, err := c.Plan.nextChunk(ctx, c.DB, lower, c.progress.ChunkSize)
+		chunk, err := c.Plan.nextChunk(ctx, c.DB, lower, size)
 		if err != nil {
-			return nil, fmt.Errorf("chunk %d: %w", c.progress.Chunks+int64(len(chunks))+1, err)
+			return nil, fmt.Errorf("find chunk after %v: %w", lower, err)
 		}
 		chunks = append(chunks, chunk)
 		if chunk.Upper == nil {
