@@ -42,7 +42,8 @@ type migration struct {
 
 	instant bool // the server can make the change without a copy
 
-	resume          *checkpoint // the killed run this one picks up, if any
+	resume          *checkpoint   // the killed run this one picks up, if any
+	status          *statusWriter // publishes the status row for godwit status (control.go)
 	checkpointSaved time.Time
 	phase           Phase
 	phaseStart      time.Time
@@ -54,8 +55,10 @@ type migration struct {
 func Run(ctx context.Context, opt Options) (*Summary, error) {
 	opt.defaults()
 	m := &migration{opt: opt, log: opt.Log, summary: Summary{Table: opt.Table, Phases: map[Phase]time.Duration{}}}
+	m.status = newStatusWriter(opt.Conn.Database, opt.Table, opt.Alter, opt.Log, m.currentThrottle)
 	start := time.Now()
 	err := m.run(ctx)
+	m.status.stop() // before dropCreated drops its table
 	if m.phase != PhaseDone {
 		m.summary.Phases[m.phase] += time.Since(m.phaseStart) // the phase that failed
 	}
@@ -91,6 +94,9 @@ func (m *migration) run(ctx context.Context) error {
 		return err // a nil plan: the change was made instantly
 	}
 	m.summary.Path = PathCopy
+	// The checkpoint table exists from here on (setup created it, or a
+	// resumed run took it over): godwit status can read the run.
+	m.status.start(ctx, m.db, m.summary.Resumed)
 	if err := m.startThrottle(ctx); err != nil {
 		return err
 	}
@@ -126,6 +132,7 @@ func (m *migration) run(ctx context.Context) error {
 	m.created = nil // the shadow is the table now; nothing to drop on failure
 	m.summary.Swapped = true
 	m.enter(PhaseCleanup)
+	m.status.stop() // its row goes with the table
 	if _, err := m.db.ExecContext(ctx, mysqlx.Tag+"DROP TABLE IF EXISTS "+mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table))); err != nil {
 		m.log.Warn("swapped; dropping the checkpoint table failed, drop it by hand", "table", checkpointName(m.opt.Table), "err", err)
 	}
@@ -304,9 +311,6 @@ func (m *migration) enter(p Phase) {
 }
 
 func (m *migration) emit(e Event) {
-	if m.opt.Report == nil {
-		return
-	}
 	e.Time = time.Now()
 	if e.Phase == "" {
 		e.Phase = m.phase
@@ -320,5 +324,8 @@ func (m *migration) emit(e Event) {
 	m.throttleMu.Lock()
 	e.Throttled, e.ThrottleReason = m.throttleState.Throttled, m.throttleState.Reason
 	m.throttleMu.Unlock()
-	m.opt.Report(e)
+	m.status.observe(e) // even without a Report: godwit status reads it
+	if m.opt.Report != nil {
+		m.opt.Report(e)
+	}
 }

@@ -28,6 +28,10 @@ type Options struct {
 	// CutoverWindow, the shadow kept in sync meanwhile.
 	PostponeCutoverFile string
 	CutoverWindow       *Window
+	// PostponeCutover keeps the ready migration in sync until `godwit
+	// cutover` asks for the swap (control.go), which also releases the
+	// file and the window.
+	PostponeCutover bool
 
 	Throttle throttle.Settings // thresholds; zero values mean the defaults
 	Replicas []mysqlx.Config   // replicas whose lag throttles the copy

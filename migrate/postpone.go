@@ -58,6 +58,19 @@ func (w Window) String() string {
 
 // postponeReason says why the cut-over must wait, or "" when it may go.
 func (m *migration) postponeReason(ctx context.Context) (string, error) {
+	// The control row (control.go): a pause holds the cut-over too, so
+	// that a paused migration changes nothing the application sees until
+	// godwit resume; godwit cutover releases every postponement below. A
+	// row that cannot be read holds the swap rather than guess.
+	c, err := readControl(ctx, m.db, m.opt.Conn.Database, m.opt.Table)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("cut-over held: cannot read the control row: %v", err), nil
+	case c.Paused:
+		return "cut-over held: " + pausedReason(c), nil
+	case c.Cutover:
+		return "", nil
+	}
 	if f := m.opt.PostponeCutoverFile; f != "" {
 		if _, err := os.Stat(f); err == nil {
 			return fmt.Sprintf("cut-over postponed while %s exists", f), nil
@@ -71,6 +84,9 @@ func (m *migration) postponeReason(ctx context.Context) (string, error) {
 		if !w.Contains(now) {
 			return fmt.Sprintf("cut-over waits for its window %s (now %s)", w, now.Format("15:04")), nil
 		}
+	}
+	if m.opt.PostponeCutover {
+		return fmt.Sprintf("cut-over postponed until godwit cutover --database %s --table %s", m.opt.Conn.Database, m.opt.Table), nil
 	}
 	return "", nil
 }
@@ -93,11 +109,13 @@ func (m *migration) windowClock(ctx context.Context, zone *time.Location) (time.
 // postponed: changes go on being applied, so that the swap, once allowed,
 // has little left to do.
 func (m *migration) waitForCutover(ctx context.Context) error {
+	defer m.status.setPostponed("") // the swap goes, or the run ends
 	for {
 		reason, err := m.postponeReason(ctx)
 		if err != nil || reason == "" {
 			return err
 		}
+		m.status.setPostponed(reason)
 		start := time.Now()
 		m.emit(Event{Message: reason})
 		if err := m.catchUp(ctx); err != nil {

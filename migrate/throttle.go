@@ -25,6 +25,9 @@ func (m *migration) startThrottle(ctx context.Context) error {
 		replicas = append(replicas, throttle.Replica{Addr: r.Addr(), DB: db})
 	}
 	cfg := throttle.Standard(m.db, m.opt.Conn.Database, replicas, m.opt.Throttle)
+	// godwit pause holds the copy as a probe (control_probe.go); the
+	// checkpoint table it reads exists by now.
+	cfg.Limits = append(cfg.Limits, throttle.Limit{Probe: newPauseProbe(m.db, m.opt.Conn.Database, m.opt.Table)})
 	cfg.Log = m.log
 	// OnChange runs on the throttler's goroutine: it only records the
 	// state, which every progress event then carries.
@@ -58,6 +61,13 @@ func (m *migration) startThrottle(ctx context.Context) error {
 		m.summary.Throttled = th.State().ThrottledFor
 	}
 	return nil
+}
+
+// currentThrottle is the throttler's last decision, safe from any goroutine.
+func (m *migration) currentThrottle() throttle.State {
+	m.throttleMu.Lock()
+	defer m.throttleMu.Unlock()
+	return m.throttleState
 }
 
 // copyWait runs before every chunk: it stops on a binlog failure, and

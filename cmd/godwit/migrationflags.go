@@ -11,7 +11,8 @@ import (
 // registerMigrationFlags registers the settings of a migration that the
 // commands running migrations share (migrate, apply): replicas and the
 // throttle, the chunk time, the cut-over budget and retries,
-// --force-copy and --drop-old. checkMigrateFlags validates them.
+// --postpone-cutover, --force-copy and --drop-old. checkMigrateFlags
+// validates them.
 func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[]string) {
 	fs.StringSliceVar(replicas, "replica", nil, "host:port of a replica whose lag throttles the copy (repeatable; same user and password)")
 	th := &opt.Throttle
@@ -26,7 +27,10 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
-	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
 	fs.IntVar(&opt.Threads, "threads", 2, "chunks copied at once; each keeps one server core busy while it runs")
+	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
 	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")
+	// Here rather than with migrate's other postponements: a release
+	// pipeline (apply) may want each copy held for an operator too.
+	fs.BoolVar(&opt.PostponeCutover, "postpone-cutover", false, "copy, verify and keep in sync, then wait for godwit cutover (on that table) before swapping; an instant change does not wait: add --force-copy")
 }

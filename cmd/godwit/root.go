@@ -24,6 +24,10 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newPlanCmd())
 	root.AddCommand(newApplyCmd())
 	root.AddCommand(newAbortCmd())
+	root.AddCommand(newStatusCmd())
+	root.AddCommand(newPauseCmd())
+	root.AddCommand(newResumeCmd())
+	root.AddCommand(newCutoverCmd())
 	return root
 }
 
