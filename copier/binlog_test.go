@@ -69,6 +69,12 @@ func TestTouches(t *testing.T) {
 		{"unparseable IF EXISTS on the table", db, "ALTER TABLE IF EXISTS orders ADD COLUMN x INT", true},
 		{"unparseable INET6 column", db, "ALTER TABLE orders ADD COLUMN ip INET6", true},
 		{"unparseable not naming it", db, "ALTER TABLE customers WAIT 5 ADD COLUMN x INT", false},
+		{"trigger on the table", db, "CREATE DEFINER=`root`@`localhost` TRIGGER orders_ai AFTER INSERT ON orders FOR EACH ROW SET @n = 1", true},
+		{"trigger on the quoted table", db, "CREATE TRIGGER `ai` AFTER INSERT ON `orders` FOR EACH ROW SET @n = 1", true},
+		{"trigger on the qualified table", "other", "CREATE TRIGGER ai AFTER INSERT ON `shop`.`orders` FOR EACH ROW SET @n = 1", true},
+		{"trigger on the table in another schema", "other", "CREATE TRIGGER ai AFTER INSERT ON orders FOR EACH ROW SET @n = 1", false},
+		{"trigger on another schema's table", db, "CREATE TRIGGER ai AFTER INSERT ON other.orders FOR EACH ROW SET @n = 1", false},
+		{"trigger on a table with the name inside", db, "CREATE TRIGGER orders_ai AFTER INSERT ON orders_archive FOR EACH ROW SET @n = 1", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := touches(tc.eventSchema, tc.query, db, table); got != tc.want {
