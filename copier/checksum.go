@@ -22,24 +22,31 @@ type ChecksumResult struct {
 	Examples   []string // the first differing keys, for the report
 }
 
-// rowHash renders the checksum of one row over the given expressions.
-// ISNULL keeps NULL apart from the empty string, which CONCAT_WS would
-// merge.
-func rowHash(exprs []string) string {
+// rowHash renders the checksum of one row over the given expressions,
+// one per column of cols. ISNULL keeps NULL apart from the empty string,
+// which CONCAT_WS would merge; it asks the column, not the expression,
+// because a conversion is what the checksum pays for per row.
+func rowHash(exprs, cols []string) string {
 	parts := make([]string, 0, 2*len(exprs))
-	for _, e := range exprs {
-		parts = append(parts, e, "ISNULL("+e+")")
+	for i, e := range exprs {
+		parts = append(parts, e, "ISNULL("+mysqlx.Q(cols[i])+")")
 	}
 	return "CONCAT_WS('#', " + strings.Join(parts, ", ") + ")"
 }
 
-func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
-	table, exprs := p.source(), p.ChecksumSource
+// checksumSide is the table, the expressions and their columns of one
+// side of the comparison.
+func (p *Plan) checksumSide(shadow bool) (table string, exprs, cols []string) {
 	if shadow {
-		table, exprs = p.shadow(), p.ChecksumShadow
+		return p.shadow(), p.ChecksumShadow, p.ShadowCols
 	}
+	return p.source(), p.ChecksumSource, p.SourceCols
+}
+
+func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
+	table, exprs, cols := p.checksumSide(shadow)
 	cond, args := p.whereOn(c, shadow)
-	h := rowHash(exprs)
+	h := rowHash(exprs, cols)
 	// Two hashes, because CRC32 is linear: the XOR of the CRCs of two rows
 	// changed by the same bytes would not move; their sum of an
 	// independent hash would.
@@ -155,17 +162,19 @@ func (p *Plan) chunksAhead(ctx context.Context, db rowQuerier, size int) <-chan 
 // diffChunk finds up to max keys whose rows differ within a chunk.
 func (p *Plan) diffChunk(ctx context.Context, snap [2]Querier, c Chunk, max int) ([]string, error) {
 	rowsOf := func(shadow bool) (map[string]string, []string, error) {
-		tx, table, exprs, names := snap[0], p.source(), p.ChecksumSource, p.Key.names(false)
+		tx := snap[0]
 		if shadow {
-			tx, table, exprs, names = snap[1], p.shadow(), p.ChecksumShadow, p.Key.names(true)
+			tx = snap[1]
 		}
+		table, exprs, cols := p.checksumSide(shadow)
+		names := p.Key.names(shadow)
 		cond, args := p.whereOn(c, shadow)
 		keyText := make([]string, len(names))
 		for i, n := range names {
 			keyText[i] = "QUOTE(" + mysqlx.Q(n) + ")"
 		}
 		q := fmt.Sprintf("%sSELECT CONCAT_WS(', ', %s), CRC32(%s) FROM %s WHERE %s ORDER BY %s",
-			mysqlx.Tag, strings.Join(keyText, ", "), rowHash(exprs), table, cond, mysqlx.QList(names))
+			mysqlx.Tag, strings.Join(keyText, ", "), rowHash(exprs, cols), table, cond, mysqlx.QList(names))
 		rs, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("find differing rows: %w", err)

@@ -25,7 +25,7 @@ func TestChecksumCatchesTwinChanges(t *testing.T) {
 
 	xor := func(table string) string {
 		var s string
-		q := fmt.Sprintf("SELECT BIT_XOR(CRC32(%s)) FROM %s", rowHash(p.ChecksumSource), mysqlx.Q(table))
+		q := fmt.Sprintf("SELECT BIT_XOR(CRC32(%s)) FROM %s", rowHash(p.ChecksumSource, p.SourceCols), mysqlx.Q(table))
 		if err := sb.DB.QueryRow(q).Scan(&s); err != nil {
 			t.Fatal(err)
 		}

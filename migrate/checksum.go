@@ -20,10 +20,16 @@ const maxRepairs = 3
 // checksumExprs renders a column the same way on both sides. An unchanged
 // column is compared as stored; a changed type is cast to the new type's
 // family so that a faithful conversion (INT to BIGINT, DECIMAL(10,2) to
-// DECIMAL(12,4), latin1 to utf8mb4) compares equal.
+// DECIMAL(12,4), latin1 to utf8mb4) compares equal. Text that keeps its
+// character set (CHAR to VARCHAR, a new length or collation) has the same
+// bytes on both sides and is compared as stored: converting it costs more
+// than the rest of the checksum.
 func checksumExprs(src, dst tableinfo.Column) (string, string) {
 	s, d := mysqlx.Q(src.Name), mysqlx.Q(dst.Name)
 	if src.ColumnType == dst.ColumnType && src.Charset == dst.Charset && src.Collation == dst.Collation {
+		return s, d
+	}
+	if src.Charset != "" && src.Charset == dst.Charset && isText(src.DataType) && isText(dst.DataType) {
 		return s, d
 	}
 	var f string
@@ -186,4 +192,12 @@ func (m *migration) trySnapshot(ctx context.Context) (snap [2]*sql.Conn, err err
 		}
 	}
 	return snap, nil
+}
+
+func isText(dataType string) bool {
+	switch dataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext":
+		return true
+	}
+	return false
 }
