@@ -22,6 +22,12 @@ type execer interface {
 // no longer has stays deleted. With upto set, rows above it are left alone:
 // the copy has not reached them yet and will read them itself.
 func (p *Plan) apply(ctx context.Context, ex execer, keys [][]any, upto []any) (int64, error) {
+	return p.applyRange(ctx, ex, keys, nil, upto)
+}
+
+// applyRange is apply for the keys above lower only (nil: all of them);
+// the others are neither deleted nor copied.
+func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, upto []any) (int64, error) {
 	var applied int64
 	for start := 0; start < len(keys); start += applyBatch {
 		batch := keys[start:min(start+applyBatch, len(keys))]
@@ -30,10 +36,15 @@ func (p *Plan) apply(ctx context.Context, ex execer, keys [][]any, upto []any) (
 			args = append(args, k...)
 		}
 		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s", mysqlx.Tag, p.shadow(), p.Key.in(true, len(batch)))
+		ins := p.insertSelect() + " WHERE " + p.Key.in(false, len(batch))
+		if lower != nil {
+			args = append(args, p.Key.compareArgs(lower)...)
+			del += " AND " + p.Key.compare(true, ">")
+			ins += " AND " + p.Key.compare(false, ">")
+		}
 		if _, err := ex.ExecContext(ctx, del, args...); err != nil {
 			return applied, fmt.Errorf("apply %d changes (delete): %w", len(batch), err)
 		}
-		ins := p.insertSelect() + " WHERE " + p.Key.in(false, len(batch))
 		if upto != nil {
 			ins += " AND " + p.Key.compare(false, "<=")
 			args = append(args, p.Key.compareArgs(upto)...)
@@ -53,9 +64,10 @@ func (p *Plan) apply(ctx context.Context, ex execer, keys [][]any, upto []any) (
 }
 
 // applyTx applies keys in one READ COMMITTED transaction, so the shadow
-// never shows a deleted-but-not-yet-recopied row to the checksum.
-func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys [][]any, upto []any) (int64, error) {
-	if len(keys) == 0 {
+// never shows a deleted-but-not-yet-recopied row to the checksum. The
+// keys of again are applied only above lower (see Copier.Flush).
+func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
+	if len(keys)+len(again) == 0 {
 		return 0, nil
 	}
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
@@ -67,6 +79,11 @@ func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys [][]any, upto []any
 	if err != nil {
 		return 0, err
 	}
+	m, err := p.applyRange(ctx, tx, again, lower, upto)
+	if err != nil {
+		return 0, err
+	}
+	n += m
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("apply changes: commit: %w", err)
 	}

@@ -38,6 +38,27 @@ func TestInsertSelectSQL(t *testing.T) {
 	}
 }
 
+// TestApplyRangeStatements: the keys applied again are bounded below in
+// the DELETE as well as the INSERT, or a row already right would be
+// deleted and not copied back.
+func TestApplyRangeStatements(t *testing.T) {
+	p := intPlan(1)
+	r := &recorder{}
+	keys := [][]any{{int64(3)}, {int64(9)}}
+	if _, err := p.applyRange(context.Background(), r, keys, []any{int64(4)}, []any{int64(20)}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/* godwit */ DELETE FROM `db`.`_t_new` WHERE `A` IN (?, ?) AND `A` > ?"; len(r.stmts) != 2 || r.stmts[0] != want {
+		t.Fatalf("statements %q, want first %s", r.stmts, want)
+	}
+	if want := p.insertSelect() + " WHERE `a` IN (?, ?) AND `a` > ? AND `a` <= ? LOCK IN SHARE MODE"; r.stmts[1] != want {
+		t.Errorf("INSERT\n got %s\nwant %s", r.stmts[1], want)
+	}
+	if wantArgs := [][]any{{int64(3), int64(9), int64(4)}, {int64(3), int64(9), int64(4), int64(20)}}; !reflect.DeepEqual(r.args, wantArgs) {
+		t.Errorf("args %v, want %v", r.args, wantArgs)
+	}
+}
+
 func TestApplyStatements(t *testing.T) {
 	p := intPlan(1)
 	r := &recorder{}

@@ -54,10 +54,11 @@ type Copier struct {
 	// AfterFlush runs after every successful flush (to save a checkpoint).
 	AfterFlush func(ctx context.Context) error
 
-	watermark []any
-	done      bool
-	progress  Progress
-	previous  [][]any // the keys of the last flush, applied once more (see Flush)
+	watermark    []any
+	done         bool
+	progress     Progress
+	previous     [][]any // the keys of the last flush, applied once more above previousUpto (see Flush)
+	previousUpto []any
 	// taken[1] is the stream's boundary when the last flush took its keys,
 	// taken[0] the one before.
 	taken [2]Position
@@ -214,11 +215,12 @@ func (c *Copier) tune(took time.Duration) {
 // A change above the watermark is left to the copy, which reads the row
 // later from a snapshot. But MariaDB sends a transaction's events before
 // its commit is visible, so the next chunk's snapshot might still miss it.
-// Hence every flush applies the previous flush's keys once more: by then
-// the copy has moved on by a chunk, and a key it now covers is re-read
-// with a locking read that waits for the commit. Keys at or below the
-// watermark cost a second apply; that is the price of not locking the
-// source rows during the copy.
+// Hence every flush applies the previous flush's keys that were above its
+// watermark once more: by then the copy has moved on by a round, and a key
+// it now covers is re-read with a locking read that waits for the commit.
+// The previous keys at or below that watermark were applied by such a
+// read already; the server skips them (it compares the keys, so no Go
+// code has to know the key's collation).
 func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	c.defaults()
 	upto := c.watermark
@@ -229,11 +231,8 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 		c.taken = [2]Position{c.taken[1], c.Boundary()}
 	}
 	current := c.Changes.Take()
-	keys := current
-	if len(c.previous) > 0 {
-		keys = dedupe(append(append([][]any(nil), current...), c.previous...))
-	}
-	c.previous = nil
+	again, lower := without(c.previous, current), c.previousUpto
+	c.previous, c.previousUpto = nil, upto
 	if !c.done {
 		c.previous = current
 	}
@@ -242,9 +241,9 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 		c.report()
 		return 0, nil
 	}
-	n, err := c.Plan.applyTx(ctx, c.DB, keys, upto)
+	n, err := c.Plan.applyTx(ctx, c.DB, current, again, lower, upto)
 	if err != nil {
-		c.Changes.Restore(keys)
+		c.Changes.Restore(append(current, again...))
 		return 0, err
 	}
 	c.progress.RowsApplied += n
@@ -274,12 +273,18 @@ func (c *Copier) Resume(from Position, watermark []any, done bool, rowsCopied in
 	c.progress.RowsCopied = rowsCopied
 }
 
-func dedupe(keys [][]any) [][]any {
-	seen := make(map[string]bool, len(keys))
-	out := keys[:0]
-	for _, k := range keys {
-		if m := mapKey(k); !seen[m] {
-			seen[m] = true
+// without returns the keys of a that are not in b.
+func without(a, b [][]any) [][]any {
+	if len(a) == 0 {
+		return nil
+	}
+	in := make(map[string]bool, len(b))
+	for _, k := range b {
+		in[mapKey(k)] = true
+	}
+	var out [][]any
+	for _, k := range a {
+		if !in[mapKey(k)] {
 			out = append(out, k)
 		}
 	}

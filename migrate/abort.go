@@ -40,16 +40,11 @@ func Abort(ctx context.Context, conn mysqlx.Config, table string, log *slog.Logg
 			"a godwit migration of %s.%s is running (connection %d)", conn.Database, table, id)
 	}
 	comment := func(name string) (string, bool, error) {
-		var c string
-		err := db.QueryRowContext(ctx, mysqlx.Tag+"SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-			conn.Database, name).Scan(&c)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", false, nil
-		}
+		c, ok, err := tableComment(ctx, db, conn.Database, name)
 		if err != nil {
 			return "", false, fmt.Errorf("abort: %w", err)
 		}
-		return c, true, nil
+		return c, ok, nil
 	}
 	res := &AbortResult{}
 	exec := func(q string) error {
@@ -95,4 +90,18 @@ func Abort(ctx context.Context, conn mysqlx.Config, table string, log *slog.Logg
 	}
 	log.Info("abort", "dropped", res.Dropped, "renamed", res.Renamed, "kept", res.Kept)
 	return res, nil
+}
+
+// tableComment reads a table's comment; ok is false when there is no such
+// table.
+func tableComment(ctx context.Context, db *sql.DB, schema, name string) (comment string, ok bool, err error) {
+	err = db.QueryRowContext(ctx, mysqlx.Tag+"SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		schema, name).Scan(&comment)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("look up table %s: %w", name, err)
+	}
+	return comment, true, nil
 }

@@ -43,6 +43,7 @@ type migration struct {
 	instant bool // the server can make the change without a copy
 
 	resume          *checkpoint   // the killed run this one picks up, if any
+	resumeCutover   bool          // it was killed in its cut-over, before the swap
 	status          *statusWriter // publishes the status row for godwit status (control.go)
 	checkpointSaved time.Time
 	phase           Phase

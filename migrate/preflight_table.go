@@ -67,7 +67,8 @@ func (m *migration) checkTable(ctx context.Context) error {
 // godwit never drops a table it did not create in this run.
 func (m *migration) checkLeftovers(ctx context.Context) error {
 	for _, name := range helperNames(m.opt.Table) {
-		if m.resume != nil && (name == shadowName(m.opt.Table) || name == checkpointName(m.opt.Table)) {
+		if m.resume != nil && (name == shadowName(m.opt.Table) || name == checkpointName(m.opt.Table)) ||
+			m.resumeCutover && (name == swapShadowName(m.opt.Table) || name == sentryName(m.opt.Table)) {
 			continue // the interrupted run's, which this one picks up
 		}
 		var n int

@@ -10,10 +10,13 @@ import (
 )
 
 // detectResume finds the checkpoint of a killed run of this same change.
-// It resumes only when that run got past setup and before the cut-over
-// (the shadow under its first name), with the same ALTER, and the binlog
-// it must read again is still on the server; otherwise it explains, and
-// godwit abort starts clean.
+// It resumes when that run got past setup, with the same ALTER, and the
+// binlog it must read again is still on the server; otherwise it explains,
+// and godwit abort starts clean. A run killed in its cut-over before the
+// swap left the shadow under its cut-over name, perhaps with an empty
+// sentry: resumeSetup puts them back as they were before the cut-over.
+// One killed after the swap (the sentry's name then holds the original
+// table) is not resumed: abort finishes it.
 func (m *migration) detectResume(ctx context.Context) error {
 	cp, err := m.loadCheckpoint(ctx)
 	if err != nil || cp == nil {
@@ -23,14 +26,29 @@ func (m *migration) detectResume(ctx context.Context) error {
 	if cp.AlterSHA != alterSHA(m.change.Clause) {
 		return refuse("resume", abort, "an interrupted run of a different ALTER left its copy of %s", m.opt.Table)
 	}
-	for _, name := range []string{swapShadowName(m.opt.Table), sentryName(m.opt.Table)} {
-		if _, err := tableinfo.Load(ctx, m.db, m.opt.Conn.Database, name); err == nil {
-			return refuse("resume", abort, "the interrupted run stopped during its cut-over (%s exists)", name)
-		}
+	db, t := m.opt.Conn.Database, m.opt.Table
+	sentry, hasSentry, err := tableComment(ctx, m.db, db, sentryName(t))
+	if err != nil {
+		return err
 	}
-	if _, err := tableinfo.Load(ctx, m.db, m.opt.Conn.Database, shadowName(m.opt.Table)); err != nil {
-		return refuse("resume", abort, "the interrupted run left a checkpoint but no %s", shadowName(m.opt.Table))
+	_, inCutover, err := tableComment(ctx, m.db, db, swapShadowName(t))
+	if err != nil {
+		return err
 	}
+	_, hasShadow, err := tableComment(ctx, m.db, db, shadowName(t))
+	if err != nil {
+		return err
+	}
+	switch {
+	case hasSentry && sentry != sentryComment:
+		return refuse("resume", fmt.Sprintf("Run `godwit abort --database %s --table %s`: it gives the original its final name %s.", db, t, oldName(t)),
+			"the interrupted run swapped the tables (%s holds the original) and stopped before its cleanup", sentryName(t))
+	case inCutover && hasShadow, hasSentry && !inCutover:
+		return refuse("resume", abort, "the interrupted run left its tables in a state godwit does not make (%s, %s, %s)", shadowName(t), swapShadowName(t), sentryName(t))
+	case !inCutover && !hasShadow:
+		return refuse("resume", abort, "the interrupted run left a checkpoint but no %s", shadowName(t))
+	}
+	m.resumeCutover = inCutover
 	kept := cp.File == "" // nothing to read again: the copy starts over
 	if !kept {
 		if kept, err = binlogHas(ctx, m.db, cp.File); err != nil {
@@ -50,6 +68,11 @@ func (m *migration) detectResume(ctx context.Context) error {
 func (m *migration) resumeSetup(ctx context.Context) (*copier.Plan, error) {
 	var err error
 	db, shadow := m.opt.Conn.Database, shadowName(m.opt.Table)
+	if m.resumeCutover {
+		if err := m.undoCutover(ctx); err != nil {
+			return nil, err
+		}
+	}
 	m.created = []string{shadow, checkpointName(m.opt.Table)}
 	if m.shadow, err = tableinfo.Load(ctx, m.db, db, shadow); err != nil {
 		return nil, fmt.Errorf("resume: read %s: %w", shadow, err)
@@ -77,4 +100,25 @@ func (m *migration) resumeSetup(ctx context.Context) (*copier.Plan, error) {
 	m.emit(Event{Message: fmt.Sprintf("resuming from the checkpoint: %d rows were copied", cp.Rows)})
 	m.summary.Resumed = true
 	return plan, nil
+}
+
+// undoCutover returns the shadow of a run killed in its cut-over, before
+// the swap, to its first name and drops the empty sentry; the resumed run
+// then catches up, verifies and cuts over afresh. Only godwit's tables are
+// touched, and the original table never stopped being the table.
+func (m *migration) undoCutover(ctx context.Context) error {
+	db, t := m.opt.Conn.Database, m.opt.Table
+	if c, ok, err := tableComment(ctx, m.db, db, sentryName(t)); err != nil {
+		return err
+	} else if ok && c == sentryComment {
+		if _, err := m.db.ExecContext(ctx, mysqlx.Tag+"DROP TABLE "+mysqlx.QT(db, sentryName(t))); err != nil {
+			return fmt.Errorf("resume: drop the cut-over sentry %s: %w", sentryName(t), err)
+		}
+	}
+	q := fmt.Sprintf("%sRENAME TABLE %s TO %s", mysqlx.Tag, mysqlx.QT(db, swapShadowName(t)), mysqlx.QT(db, shadowName(t)))
+	if _, err := m.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("resume: rename %s back to %s: %w", swapShadowName(t), shadowName(t), err)
+	}
+	m.log.Info("resuming a run killed in its cut-over, before the swap", "shadow", shadowName(t))
+	return nil
 }
