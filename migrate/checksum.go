@@ -149,6 +149,10 @@ func (m *migration) trySnapshot(ctx context.Context) (snap [2]*sql.Conn, err err
 		return snap, err
 	}
 	defer a.Close()
+	aID, err := connectionID(ctx, a)
+	if err != nil {
+		return snap, err
+	}
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(m.opt.CutoverLockTimeout))); err != nil {
 		return snap, err
 	}
@@ -159,6 +163,8 @@ func (m *migration) trySnapshot(ctx context.Context) (snap [2]*sql.Conn, err err
 	defer a.ExecContext(context.Background(), mysqlx.Tag+"UNLOCK TABLES")
 	actx, cancel := context.WithTimeout(ctx, m.opt.CutoverLockTimeout)
 	defer cancel()
+	stop := m.killAtDeadline(actx, aID)
+	defer stop()
 	pos, err := copier.MasterPosition(actx, a)
 	if err != nil {
 		return snap, err
@@ -190,6 +196,12 @@ func (m *migration) trySnapshot(ctx context.Context) (snap [2]*sql.Conn, err err
 				return snap, fmt.Errorf("checksum snapshot: %w", err)
 			}
 		}
+	}
+	if stop() {
+		// A lost its lock before both views were open: they may not see
+		// the same instant.
+		err = fmt.Errorf("checksum snapshot: the read lock outlived its budget of %s; its connection was killed", m.opt.CutoverLockTimeout)
+		return snap, err
 	}
 	return snap, nil
 }

@@ -104,6 +104,10 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	}
 	defer b.Close()
 
+	aID, err := connectionID(ctx, a)
+	if err != nil {
+		return 0, fmt.Errorf("cut-over connection A: %w", err)
+	}
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(budget))); err != nil {
 		return 0, fmt.Errorf("cut-over: %w", err)
 	}
@@ -137,8 +141,8 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	}
 	defer unlock()
 
-	var bID int64
-	if err := b.QueryRowContext(ctx, mysqlx.Tag+"SELECT CONNECTION_ID()").Scan(&bID); err != nil {
+	bID, err := connectionID(ctx, b)
+	if err != nil {
 		return time.Since(lockStart), fmt.Errorf("cut-over connection B: %w", err)
 	}
 	// B waits behind A for at most the budget plus the time A needs to
@@ -152,7 +156,17 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 		renamed <- err
 	}()
 
+	// The budget counts from when the application began to queue behind
+	// the LOCK TABLES, not from when it was granted: a lock granted late in
+	// its wait leaves little time, and the attempt gives up rather than
+	// hold the writers back for the wait and a whole budget more. Past the
+	// budget A is killed, its locks go with it, and the sentry it has not
+	// dropped yet makes B's RENAME fail: nothing is swapped.
+	actx, cancel := context.WithDeadline(ctx, lockStart.Add(budget))
+	defer cancel()
+	stop := m.killAtDeadline(actx, aID)
 	fail := func(err error) (time.Duration, error) {
+		stop()
 		unlock() // the sentry still exists, so B's RENAME fails: nothing swapped
 		if rerr := <-renamed; rerr == nil {
 			// A's DROP of the sentry reached the server although A saw an
@@ -166,12 +180,6 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 		return time.Since(lockStart), err
 	}
 
-	// The budget counts from when the application began to queue behind
-	// the LOCK TABLES, not from when it was granted: a lock granted late in
-	// its wait leaves little time, and the attempt gives up rather than
-	// hold the writers back for the wait and a whole budget more.
-	actx, cancel := context.WithDeadline(ctx, lockStart.Add(budget))
-	defer cancel()
 	if err := waitRenameQueued(actx, a, bID, renamed); err != nil {
 		return fail(fmt.Errorf("wait for the rename to queue: %w", err))
 	}
@@ -190,6 +198,9 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	}
 	m.summary.CutoverApplied = n
 	applied := time.Now()
+	if stop() {
+		return fail(fmt.Errorf("the lock outlived its budget of %s; connection A was killed", budget))
+	}
 
 	if _, err := a.ExecContext(ctx, mysqlx.Tag+"DROP TABLE "+sentry); err != nil {
 		return fail(fmt.Errorf("drop cut-over sentry: %w", err))
