@@ -138,6 +138,11 @@ func (m *migration) snapshotInSync(ctx context.Context) ([2]*sql.Conn, error) {
 			return [2]*sql.Conn{}, ctx.Err()
 		case <-time.After(time.Duration(min(attempt, 5)) * time.Second):
 		}
+		// What piled up meanwhile is applied now, not under the next
+		// attempt's lock.
+		if err := m.catchUp(ctx); err != nil {
+			return [2]*sql.Conn{}, err
+		}
 	}
 	return [2]*sql.Conn{}, fmt.Errorf("checksum: could not take a consistent snapshot: %w", last)
 }
