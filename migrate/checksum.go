@@ -161,12 +161,15 @@ func (m *migration) trySnapshot(ctx context.Context) (snap [2]*sql.Conn, err err
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(m.opt.CutoverLockTimeout))); err != nil {
 		return snap, err
 	}
+	// Writers queue behind the lock from its request on: the budget counts
+	// from there, as the cut-over's does.
+	lockStart := time.Now()
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sLOCK TABLES %s READ, %s WRITE", mysqlx.Tag,
 		mysqlx.QT(schema, table), mysqlx.QT(schema, m.copier.Plan.Shadow))); err != nil {
 		return snap, fmt.Errorf("lock for the checksum snapshot: %w", err)
 	}
 	defer a.ExecContext(context.Background(), mysqlx.Tag+"UNLOCK TABLES")
-	actx, cancel := context.WithTimeout(ctx, m.opt.CutoverLockTimeout)
+	actx, cancel := context.WithDeadline(ctx, lockStart.Add(m.opt.CutoverLockTimeout))
 	defer cancel()
 	stop := m.killAtDeadline(actx, aID)
 	defer stop()
