@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,8 +76,7 @@ func runGodwit(t *testing.T, env []string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, godwitBinary(t), args...)
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "MYSQL_PWD=") })
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = godwitEnv(env)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -101,6 +101,29 @@ func connArgs(sb *sandboxtest.Sandbox) []string {
 }
 
 func pwdEnv(sb *sandboxtest.Sandbox) []string { return []string{"MYSQL_PWD=" + sb.Password} }
+
+// godwitEnv is this process's environment without its MYSQL_PWD, plus env.
+func godwitEnv(env []string) []string {
+	return append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "MYSQL_PWD=") }), env...)
+}
+
+// startGodwit starts the binary in the background for a test that follows
+// its JSON lines as they come; stderr is collected.
+func startGodwit(ctx context.Context, t *testing.T, env []string, args ...string) (*exec.Cmd, io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, godwitBinary(t), args...)
+	cmd.Env = godwitEnv(env)
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, stderr
+}
 
 // createTable creates t (id INT PRIMARY KEY, a VARCHAR(10)) with
 // tableRows rows, some of them with NULL in a.
@@ -467,17 +490,7 @@ func TestMigrateInterrupted(t *testing.T) {
 
 	args := append(connArgs(sb), "--alter", "ADD COLUMN c INT", "--force-copy", "--output", "json",
 		"--cutover-lock-timeout", "1s", "--cutover-retries", "1000")
-	cmd := exec.CommandContext(ctx, godwitBinary(t), args...)
-	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "MYSQL_PWD=") }), pwdEnv(sb)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startGodwit(ctx, t, pwdEnv(sb), args...)
 	var out strings.Builder
 	sc := bufio.NewScanner(stdout)
 	signalled := time.Time{}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
-	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -40,15 +39,7 @@ func TestKillNineThenRerun(t *testing.T) {
 	for round := 0; round < 12; round++ {
 		run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 3, Rate: 300, Seed: int64(round)})
 		args := append(connArgs(sb), "--alter", "MODIFY i32 BIGINT NULL", "--force-copy", "--chunk-time", "50ms", "--output", "json")
-		cmd := exec.Command(godwitBinary(t), args...)
-		cmd.Env = pwdEnv(sb)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, out, _ := startGodwit(ctx, t, pwdEnv(sb), args...)
 		// Kill a random moment after the round's phase begins.
 		phase := []string{"copy", "catch-up", "verify", "cut-over", "copy", "cut-over"}[round%6]
 		after := time.Duration(r.IntN(40)) * time.Millisecond

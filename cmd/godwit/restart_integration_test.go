@@ -51,17 +51,7 @@ func TestRestartPrimaryMidCopy(t *testing.T) {
 	defer writers.Stop() // on a failed test
 	args := append(connArgs(sb), "--alter", "MODIFY i32 BIGINT NULL", "--force-copy", "--chunk-time", "50ms", "--output", "json")
 
-	cmd := exec.CommandContext(ctx, godwitBinary(t), args...)
-	cmd.Env = append(os.Environ(), pwdEnv(sb)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out, stderr := startGodwit(ctx, t, pwdEnv(sb), args...)
 	var stdout bytes.Buffer
 	lines := make(chan string, 1000)
 	go func() {
