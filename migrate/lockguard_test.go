@@ -26,7 +26,7 @@ func TestKillAtDeadlineReleasesTheLock(t *testing.T) {
 	defer db.Close()
 	m := &migration{db: db, log: slog.Default()}
 
-	lockAndGuard := func(budget time.Duration, sleep string) (*context.CancelFunc, func() bool, chan error) {
+	lockAndGuard := func(budget time.Duration, sleep string) (context.CancelFunc, func() bool, chan error) {
 		a, err := db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -48,11 +48,11 @@ func TestKillAtDeadlineReleasesTheLock(t *testing.T) {
 			_, err := a.ExecContext(ctx, "SELECT SLEEP("+sleep+")")
 			busy <- err
 		}()
-		return &cancel, stop, busy
+		return cancel, stop, busy
 	}
 
 	cancel, stop, _ := lockAndGuard(300*time.Millisecond, "20")
-	defer (*cancel)()
+	defer cancel()
 	start := time.Now()
 	if _, err := sb.DB.ExecContext(ctx, "INSERT INTO t VALUES (1)"); err != nil {
 		t.Fatalf("the writer behind the lock: %v", err)
@@ -71,7 +71,7 @@ func TestKillAtDeadlineReleasesTheLock(t *testing.T) {
 	if stop() {
 		t.Error("stopped before the deadline, yet killed")
 	}
-	(*cancel)()
+	cancel()
 	select {
 	case err := <-busy:
 		t.Fatalf("the statement ended although nothing killed it: %v", err)
