@@ -89,3 +89,10 @@ func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys, again [][]any, low
 	}
 	return n, nil
 }
+
+// Reapply makes the shadow's rows for keys equal to the source's again:
+// the repair of keys the checksum found different.
+func (p *Plan) Reapply(ctx context.Context, db *sql.DB, keys [][]any) error {
+	_, err := p.applyTx(ctx, db, keys, nil, nil, nil)
+	return err
+}

@@ -10,6 +10,13 @@ type Changes struct {
 	mu      sync.Mutex
 	pending map[string][]any
 	seen    int64
+
+	// touched keeps every key ever added, up to touchedLimit keys, for the
+	// checksum before the cut-over (see Verifier); nil when not tracked or
+	// when it outgrew the limit.
+	touched      map[string][]any
+	touchedLimit int
+	overflowed   bool
 }
 
 // NewChanges returns an empty set.
@@ -18,9 +25,40 @@ func NewChanges() *Changes { return &Changes{pending: map[string][]any{}} }
 // Add records that the row with key value v changed.
 func (c *Changes) Add(v []any) {
 	c.mu.Lock()
-	c.pending[mapKey(v)] = v
+	k := mapKey(v)
+	c.pending[k] = v
 	c.seen++
+	if c.touched != nil {
+		c.touched[k] = v
+		if len(c.touched) > c.touchedLimit {
+			c.touched, c.overflowed = nil, true
+		}
+	}
 	c.mu.Unlock()
+}
+
+// TrackTouched makes the set remember every key added from now on, up to
+// limit keys: past it, memory would grow with the write rate, and Touched
+// reports the set lost.
+func (c *Changes) TrackTouched(limit int) {
+	c.mu.Lock()
+	c.touched, c.touchedLimit, c.overflowed = map[string][]any{}, limit, false
+	c.mu.Unlock()
+}
+
+// Touched returns every key added since TrackTouched, or false when they
+// were not tracked or outgrew the limit.
+func (c *Changes) Touched() ([][]any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.touched == nil || c.overflowed {
+		return nil, false
+	}
+	out := make([][]any, 0, len(c.touched))
+	for _, v := range c.touched {
+		out = append(out, v)
+	}
+	return out, true
 }
 
 // Take removes and returns every pending key.

@@ -16,10 +16,13 @@ const checksumChunkRows = 25_000
 
 // ChecksumResult is the outcome of comparing source and shadow.
 type ChecksumResult struct {
-	Chunks     int64
-	Rows       int64
-	Mismatched []Chunk
-	Examples   []string // the first differing keys, for the report
+	Chunks         int64
+	Rows           int64
+	Keys           int64 // keys compared one by one (ChecksumRest)
+	Mismatched     []Chunk
+	MismatchedKeys [][]any
+	Examples       []string // the first differing keys, for the report
+	Counts         [2]int64 // rows of source and shadow (ChecksumRest)
 }
 
 // rowHash renders the checksum of one row over the given expressions,
@@ -44,8 +47,14 @@ func (p *Plan) checksumSide(shadow bool) (table string, exprs, cols []string) {
 }
 
 func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
-	table, exprs, cols := p.checksumSide(shadow)
 	cond, args := p.whereOn(c, shadow)
+	return p.checksumWhere(shadow, cond), args
+}
+
+// checksumWhere sums the rows of one side that match cond: their count
+// and two hashes.
+func (p *Plan) checksumWhere(shadow bool, cond string) string {
+	table, exprs, cols := p.checksumSide(shadow)
 	h := rowHash(exprs, cols)
 	// Two hashes, because CRC32 is linear: the XOR of the CRCs of two rows
 	// changed by the same bytes would not move; their sum of an
@@ -55,7 +64,33 @@ func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
 		second = "CRC32C(" + h + ")"
 	}
 	return fmt.Sprintf("%sSELECT COUNT(*), COALESCE(BIT_XOR(CRC32(%s)), 0), COALESCE(SUM(%s), 0) FROM %s WHERE %s",
-		mysqlx.Tag, h, second, table, cond), args
+		mysqlx.Tag, h, second, table, cond)
+}
+
+// sums is a side's answer to checksumWhere.
+type sums [3]string
+
+func (s sums) rows() int64 {
+	var n int64
+	fmt.Sscan(s[0], &n)
+	return n
+}
+
+// compareSides runs query(shadow) on both sides at once, source through
+// q[0] and shadow through q[1]: the closer in time the two reads, the
+// fewer differences a change in flight between them can make.
+func compareSides(ctx context.Context, q [2]rowQuerier, query func(shadow bool) (string, []any)) ([2]sums, error) {
+	var out [2]sums
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, shadow := range []bool{false, true} {
+		wg.Go(func() {
+			sql, args := query(shadow)
+			errs[i] = q[i].QueryRowContext(ctx, sql, args...).Scan(&out[i][0], &out[i][1], &out[i][2])
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs[:]...)
 }
 
 // Querier is a connection or transaction that reads.
@@ -94,32 +129,13 @@ func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, bounds Querier, wa
 		if err != nil {
 			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
 		}
-		var sums [2][3]string
-		var errs [2]error
-		var wg sync.WaitGroup
-		for i, shadow := range []bool{false, true} {
-			wg.Go(func() {
-				q, args := p.checksumQuery(shadow, c)
-				errs[i] = snap[i].QueryRowContext(ctx, q, args...).Scan(&sums[i][0], &sums[i][1], &sums[i][2])
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs[:]...); err != nil {
+		differs, err := p.compareRows(ctx, &res, snap, func(shadow bool) (string, []any) { return p.whereOn(c, shadow) })
+		if err != nil {
 			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
 		}
 		res.Chunks++
-		var n int64
-		fmt.Sscan(sums[0][0], &n)
-		res.Rows += n
-		if sums[0] != sums[1] {
+		if differs {
 			res.Mismatched = append(res.Mismatched, c)
-			if len(res.Examples) < 5 {
-				ex, err := p.diffChunk(ctx, snap, c, 5-len(res.Examples))
-				if err != nil {
-					return res, err
-				}
-				res.Examples = append(res.Examples, ex...)
-			}
 		}
 		if report != nil {
 			report(res)
@@ -128,6 +144,31 @@ func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, bounds Querier, wa
 			return res, nil
 		}
 	}
+}
+
+// compareRows compares the rows matching where on both sides of snap,
+// counts the source's into res.Rows, and when they differ adds the first
+// differing keys to res.Examples.
+func (p *Plan) compareRows(ctx context.Context, res *ChecksumResult, snap [2]Querier, where func(shadow bool) (string, []any)) (bool, error) {
+	got, err := compareSides(ctx, [2]rowQuerier{snap[0], snap[1]}, func(shadow bool) (string, []any) {
+		cond, args := where(shadow)
+		return p.checksumWhere(shadow, cond), args
+	})
+	if err != nil {
+		return false, err
+	}
+	res.Rows += got[0].rows()
+	if got[0] == got[1] {
+		return false, nil
+	}
+	if len(res.Examples) < 5 {
+		ex, err := p.diffRows(ctx, snap, where, 5-len(res.Examples))
+		if err != nil {
+			return true, err
+		}
+		res.Examples = append(res.Examples, ex...)
+	}
+	return true, nil
 }
 
 type chunkOrErr struct {
@@ -161,6 +202,12 @@ func (p *Plan) chunksAhead(ctx context.Context, db rowQuerier, size int) <-chan 
 
 // diffChunk finds up to max keys whose rows differ within a chunk.
 func (p *Plan) diffChunk(ctx context.Context, snap [2]Querier, c Chunk, max int) ([]string, error) {
+	return p.diffRows(ctx, snap, func(shadow bool) (string, []any) { return p.whereOn(c, shadow) }, max)
+}
+
+// diffRows finds up to max keys whose rows differ among those matching
+// where on each side.
+func (p *Plan) diffRows(ctx context.Context, snap [2]Querier, where func(shadow bool) (string, []any), max int) ([]string, error) {
 	rowsOf := func(shadow bool) (map[string]string, []string, error) {
 		tx := snap[0]
 		if shadow {
@@ -168,7 +215,7 @@ func (p *Plan) diffChunk(ctx context.Context, snap [2]Querier, c Chunk, max int)
 		}
 		table, exprs, cols := p.checksumSide(shadow)
 		names := p.Key.names(shadow)
-		cond, args := p.whereOn(c, shadow)
+		cond, args := where(shadow)
 		keyText := make([]string, len(names))
 		for i, n := range names {
 			keyText[i] = "QUOTE(" + mysqlx.Q(n) + ")"

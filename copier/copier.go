@@ -53,6 +53,9 @@ type Copier struct {
 	Boundary func() Position
 	// AfterFlush runs after every successful flush (to save a checkpoint).
 	AfterFlush func(ctx context.Context) error
+	// Copied, when set, receives every round's chunks once they are copied
+	// and the changes that came in meanwhile applied (see Verifier).
+	Copied func(chunks []Chunk)
 
 	watermark    []any
 	done         bool
@@ -128,6 +131,9 @@ func (c *Copier) Run(ctx context.Context) error {
 		c.progress.RowsCopied += n
 		if _, err := c.Flush(ctx); err != nil {
 			return err
+		}
+		if c.Copied != nil {
+			c.Copied(chunks)
 		}
 	}
 	return nil

@@ -62,7 +62,9 @@ func planFor(t *testing.T, sb *sandboxtest.Sandbox, source, shadow, index string
 	for _, c := range src.Columns {
 		p.SourceCols = append(p.SourceCols, c.Name)
 		p.ShadowCols = append(p.ShadowCols, c.Name)
+		p.ChecksumSource = append(p.ChecksumSource, mysqlx.Q(c.Name))
 	}
+	p.ChecksumShadow = p.ChecksumSource
 	return p
 }
 
@@ -232,6 +234,7 @@ func copyCompositeKeyUnderWrites(t *testing.T, threads int) {
 	db := openGodwit(t, sb)
 	p := planFor(t, sb, "src", "_src_new", "PRIMARY")
 	changes := NewChanges()
+	changes.TrackTouched(100_000)
 	stream := startStream(t, sb, db, p, changes)
 
 	// The writer: a bounded number of statements of every kind, on random
@@ -344,6 +347,9 @@ func copyCompositeKeyUnderWrites(t *testing.T, threads int) {
 	// start at 7 so that every chunk is tiny.
 	c.defaults()
 	c.progress.ChunkSize = 7
+	verifier := StartVerifier(t.Context(), p, db, nil, nil)
+	defer verifier.Stop()
+	c.Copied = verifier.Add
 	copying.Store(true)
 	err := c.Run(t.Context())
 	copying.Store(false)
@@ -367,6 +373,22 @@ func copyCompositeKeyUnderWrites(t *testing.T, threads int) {
 		t.Errorf("only %d of %d writes happened while copying", duringCopy.Load(), statements)
 	}
 	sameRows(t, db, p)
+
+	// The checks during the copy covered every chunk; what they flagged
+	// and every key the writer touched compare equal now.
+	v, err := verifier.Finish(t.Context())
+	if err != nil || !v.Complete || v.Chunks != pr.Chunks {
+		t.Fatalf("verified during the copy: %+v (%v), want complete over %d chunks", v, err, pr.Chunks)
+	}
+	keys, ok := changes.Touched()
+	if !ok || len(keys) == 0 {
+		t.Fatalf("touched keys: %d (%v)", len(keys), ok)
+	}
+	res := checksumRest(t, db, p, v.Flagged, keys)
+	t.Logf("during the copy: %d chunks, %d rows, %d flagged; after: %d keys compared again", v.Chunks, v.Rows, len(v.Flagged), res.Keys)
+	if len(res.Mismatched)+len(res.MismatchedKeys) != 0 || res.Counts[0] != res.Counts[1] || res.Keys != int64(len(keys)) {
+		t.Fatalf("checksum of the rest: %+v, want no difference over %d keys", res, len(keys))
+	}
 }
 
 // compositeBug: Key.compare renders "(x) OR (y)" for a composite key and

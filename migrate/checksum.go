@@ -68,28 +68,67 @@ func fsp(columnType string) string {
 	return "0"
 }
 
+// touchedLimit is how many changed keys the checksum before the swap
+// compares one by one. Past it the keys are dropped, so memory stays
+// bounded (about 100 bytes a key), and the whole table is compared.
+const touchedLimit = 200_000
+
 // verify proves the shadow equal to the source before the swap. It takes a
 // consistent snapshot at an instant when both are equal: session A holds
 // the source read-locked (writers wait, readers do not) while the last
 // changes are applied, session B opens its snapshot, A unlocks. B then
-// compares chunk checksums while the application goes on writing. A
-// differing chunk is recopied and the whole check runs again, at most
-// maxRepairs times; then godwit refuses to swap.
+// compares while the application goes on writing.
+//
+// What B compares: when the Verifier checked every chunk during the copy,
+// only the chunks that differed then, the rows of every key the binlog
+// carried since the copy began, and the row counts (copier.ChecksumRest);
+// when the counts differ, or without the Verifier, the whole table. What
+// differs is recopied and the check runs again, at most maxRepairs times;
+// then godwit refuses to swap.
 func (m *migration) verify(ctx context.Context) error {
-	for attempt := 0; ; attempt++ {
-		res, err := m.checksumOnce(ctx)
+	ahead, incremental := m.verifiedDuringCopy(ctx)
+	flagged := ahead.Flagged
+	for repairs := 0; ; {
+		var keys [][]any
+		if incremental {
+			keys, incremental = m.changes.Touched()
+			if !incremental {
+				m.log.Info("more keys changed than the checksum compares one by one; comparing the whole table", "limit", touchedLimit)
+			}
+		}
+		res, err := m.checksumOnce(ctx, func(snap [2]copier.Querier, report func(copier.ChecksumResult)) (copier.ChecksumResult, error) {
+			if incremental {
+				return m.copier.Plan.ChecksumRest(ctx, snap, flagged, keys, m.copyWait, report)
+			}
+			return m.copier.Plan.Checksum(ctx, snap, m.db, m.copyWait, report)
+		})
 		if err != nil {
 			return err
 		}
-		m.summary.ChecksumChunks, m.summary.ChecksumRows = res.Chunks, res.Rows
-		if len(res.Mismatched) == 0 {
+		m.summary.ChecksumChunks, m.summary.ChecksumRows, m.summary.ChecksumRechecked = res.Chunks, res.Rows, 0
+		if incremental {
+			m.summary.ChecksumChunks, m.summary.ChecksumRows, m.summary.ChecksumRechecked = ahead.Chunks+res.Chunks, ahead.Rows, res.Rows
+			if res.Counts[0] != res.Counts[1] && len(res.Mismatched)+len(res.MismatchedKeys) == 0 {
+				msg := fmt.Sprintf("checksum: the source has %d rows and the shadow %d, though every changed row compares equal; comparing the whole table", res.Counts[0], res.Counts[1])
+				m.log.Warn(msg)
+				m.emit(Event{Phase: PhaseVerify, Message: msg})
+				incremental = false
+				continue
+			}
+		}
+		if len(res.Mismatched)+len(res.MismatchedKeys) == 0 {
 			return nil
 		}
-		m.summary.ChecksumRepairs += len(res.Mismatched)
+		m.summary.ChecksumRepairs += len(res.Mismatched) + len(res.MismatchedKeys)
 		msg := fmt.Sprintf("checksum: %d of %d chunks differ (first: %s)", len(res.Mismatched), res.Chunks, strings.Join(res.Examples, "; "))
-		if attempt >= maxRepairs {
+		if len(res.MismatchedKeys) > 0 {
+			msg = fmt.Sprintf("checksum: %d of %d chunks differ, and rows among %d of %d changed keys (first: %s)", len(res.Mismatched), res.Chunks,
+				len(res.MismatchedKeys), res.Keys, strings.Join(res.Examples, "; "))
+		}
+		if repairs >= maxRepairs {
 			return fmt.Errorf("%s; still different after %d repairs: refusing to swap, the original table is intact and serving", msg, maxRepairs)
 		}
+		repairs++
 		m.log.Warn(msg + "; recopying them")
 		m.emit(Event{Phase: PhaseVerify, Message: msg + "; recopying"})
 		for _, c := range res.Mismatched {
@@ -97,13 +136,37 @@ func (m *migration) verify(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := m.copier.Plan.Reapply(ctx, m.db, res.MismatchedKeys); err != nil {
+			return fmt.Errorf("checksum: reapply differing keys: %w", err)
+		}
+		// The chunks that compared equal stay so: their keys no change
+		// touched are as they were, and the others are compared again.
+		flagged = res.Mismatched
 		if err := m.catchUp(ctx); err != nil {
 			return err
 		}
 	}
 }
 
-func (m *migration) checksumOnce(ctx context.Context) (copier.ChecksumResult, error) {
+// verifiedDuringCopy waits for the Verifier's last chunks; it reports
+// false when the final checksum must compare the whole table.
+func (m *migration) verifiedDuringCopy(ctx context.Context) (copier.Verified, bool) {
+	if m.verifier == nil {
+		return copier.Verified{}, false
+	}
+	v, err := m.verifier.Finish(ctx)
+	switch {
+	case err != nil:
+		m.log.Warn("the checks during the copy stopped; comparing the whole table", "err", err)
+		return v, false
+	case !v.Complete:
+		m.log.Info("the copy was resumed: comparing the whole table")
+		return v, false
+	}
+	return v, true
+}
+
+func (m *migration) checksumOnce(ctx context.Context, compare func(snap [2]copier.Querier, report func(copier.ChecksumResult)) (copier.ChecksumResult, error)) (copier.ChecksumResult, error) {
 	snap, err := m.snapshotInSync(ctx)
 	if err != nil {
 		return copier.ChecksumResult{}, err
@@ -114,7 +177,7 @@ func (m *migration) checksumOnce(ctx context.Context) (copier.ChecksumResult, er
 			c.Close()
 		}
 	}()
-	return m.copier.Plan.Checksum(ctx, [2]copier.Querier{snap[0], snap[1]}, m.db, m.copyWait, func(r copier.ChecksumResult) {
+	return compare([2]copier.Querier{snap[0], snap[1]}, func(r copier.ChecksumResult) {
 		m.emit(Event{Phase: PhaseVerify, Checksum: r})
 	})
 }

@@ -40,25 +40,29 @@ type Event struct {
 
 // Summary is what a finished migration reports.
 type Summary struct {
-	Table           string
-	Swapped         bool   // the new table serves under the original name
-	Resumed         bool   // the run picked up an interrupted one's copy
-	Path            string // PathInstant or PathCopy
-	Rows            int64  // rows copied
-	Applied         int64  // rows re-applied from binlog changes
-	Changes         int64  // row changes seen in the binlog
-	Phases          map[Phase]time.Duration
-	ChecksumChunks  int64 // chunks compared by the last checksum pass
-	ChecksumRows    int64
-	ChecksumRepairs int           // chunks found different and recopied
-	Throttled       time.Duration // time the copy waited for the server
-	Postponed       time.Duration // time the ready cut-over waited (file, window)
-	CutoverStall    time.Duration // how long writes were held back by the successful attempt
-	CutoverStallMax time.Duration // the longest hold of any attempt, failed ones included
-	CutoverAttempts int
-	CutoverApplied  int64    // rows applied while holding the lock
-	Warnings        []string // findings allowed by a flag, e.g. dropped data
-	OldTable        string
-	OldDropped      bool
-	Total           time.Duration
+	Table          string
+	Swapped        bool   // the new table serves under the original name
+	Resumed        bool   // the run picked up an interrupted one's copy
+	Path           string // PathInstant or PathCopy
+	Rows           int64  // rows copied
+	Applied        int64  // rows re-applied from binlog changes
+	Changes        int64  // row changes seen in the binlog
+	Phases         map[Phase]time.Duration
+	ChecksumChunks int64 // chunks compared by the last checksum pass
+	ChecksumRows   int64 // source rows compared (during the copy, when it verified)
+	// ChecksumRechecked is the rows compared again before the swap, after
+	// the copy verified its chunks: those that changed and those of chunks
+	// that differed.
+	ChecksumRechecked int64
+	ChecksumRepairs   int           // chunks and changed-key batches found different and recopied
+	Throttled         time.Duration // time the copy waited for the server
+	Postponed         time.Duration // time the ready cut-over waited (file, window)
+	CutoverStall      time.Duration // how long writes were held back by the successful attempt
+	CutoverStallMax   time.Duration // the longest hold of any attempt, failed ones included
+	CutoverAttempts   int
+	CutoverApplied    int64    // rows applied while holding the lock
+	Warnings          []string // findings allowed by a flag, e.g. dropped data
+	OldTable          string
+	OldDropped        bool
+	Total             time.Duration
 }

@@ -29,9 +29,10 @@ type migration struct {
 	shadow  *tableinfo.Table
 	created []string // tables this run created and must drop on failure
 
-	changes *copier.Changes
-	stream  *copier.Stream
-	copier  *copier.Copier
+	changes  *copier.Changes
+	stream   *copier.Stream
+	copier   *copier.Copier
+	verifier *copier.Verifier // checks chunks during the copy (checksum.go); nil with a full checksum
 
 	tableLock     *sql.Conn // holds the migration's named lock (lock.go)
 	throttler     *throttle.Throttler
@@ -68,6 +69,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	if m.stream != nil {
 		m.stream.Close()
+	}
+	if m.verifier != nil {
+		m.verifier.Stop()
 	}
 	if err != nil && len(m.created) > 0 {
 		if kept := m.keptAfterLostServer(ctx, err); kept != nil {
@@ -251,6 +255,11 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 		return err
 	}
 	m.changes = copier.NewChanges()
+	incremental := !m.opt.SkipChecksum && !m.opt.FullChecksum
+	if incremental {
+		// From before the stream starts: every key it will carry.
+		m.changes.TrackTouched(touchedLimit)
+	}
 	m.stream, err = copier.StartStream(ctx, copier.StreamConfig{
 		Conn: m.opt.Conn, Flavor: m.server.Flavor, Schema: m.opt.Conn.Database, Table: m.opt.Table, Key: plan.Key, Log: m.log,
 	}, pos, m.changes)
@@ -267,6 +276,12 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 		AfterFlush: m.saveCheckpoint,
 	}
 	m.copier.Resume(pos, wm, done, rows)
+	// A copy resumed half way has chunks nobody checked: the whole table
+	// is compared at the end.
+	if incremental && wm == nil && !done {
+		m.verifier = copier.StartVerifier(ctx, plan, m.db, m.copyWait, m.log)
+		m.copier.Copied = m.verifier.Add
+	}
 	return nil
 }
 

@@ -16,6 +16,9 @@ type Options struct {
 
 	DropOld            bool          // drop _<table>_old after a successful swap
 	SkipChecksum       bool          // swap without proving the copy equal first
+	// FullChecksum compares the whole table again before the swap instead
+	// of the chunks checked during the copy and the rows changed since.
+	FullChecksum bool
 	ForceCopy          bool          // copy even when the server could make the change instantly
 	CheckTable         bool          // run CHECK TABLE on the source first and refuse on damage
 	AllowDropData      bool          // proceed although a dropped column holds data

@@ -1,0 +1,233 @@
+package copier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// Verifier compares each copied chunk of the shadow with the source while
+// the copy goes on, so that the checksum before the cut-over reads again
+// only the rows changed since the copy began and the chunks that differed
+// (Plan.ChecksumRest), not the whole table.
+//
+// Why that is enough: a key the binlog has not carried since the stream
+// started, before the first chunk, has the same row in the source as when
+// its chunk was verified, and nothing but the copy wrote it in the shadow
+// (applying and recopying write only the keys they are given). Every key
+// the binlog did carry is in Changes.Touched and compared again, by key,
+// in the final snapshot, and so is every chunk that differed here.
+//
+// Verified chunks must cover the table in order from its start; a copy
+// resumed half way, or a verifier that stopped on an error, reports itself
+// incomplete and the whole table is compared instead.
+type Verifier struct {
+	plan *Plan
+	db   *sql.DB
+	wait func(ctx context.Context) error
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	queue  []Chunk
+	closed bool
+	wake   chan struct{}
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	res    Verified // the goroutine's until done is closed
+	err    error
+}
+
+// Verified is what a Verifier found.
+type Verified struct {
+	Complete bool    // the chunks covered the table from start to end, in order
+	Flagged  []Chunk // chunks that differed when checked (a change in flight, or a fault)
+	Chunks   int64
+	Rows     int64
+}
+
+// StartVerifier starts checking the chunks given to Add, in order, through
+// db; wait runs before every chunk, so the checks back off with the copy.
+func StartVerifier(ctx context.Context, p *Plan, db *sql.DB, wait func(context.Context) error, log *slog.Logger) *Verifier {
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	v := &Verifier{plan: p, db: db, wait: wait, log: log, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	go v.run(ctx)
+	return v
+}
+
+// Add queues a round of copied chunks. It never blocks: the copy does not
+// wait for the checks, and a queue of chunk bounds is small.
+func (v *Verifier) Add(chunks []Chunk) {
+	v.mu.Lock()
+	v.queue = append(v.queue, chunks...)
+	v.mu.Unlock()
+	v.signal()
+}
+
+func (v *Verifier) signal() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Finish waits until every queued chunk is checked and returns the result.
+func (v *Verifier) Finish(ctx context.Context) (Verified, error) {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	v.signal()
+	select {
+	case <-v.done:
+		return v.res, v.err
+	case <-ctx.Done():
+		v.Stop()
+		return Verified{}, ctx.Err()
+	}
+}
+
+// Stop abandons the checks.
+func (v *Verifier) Stop() {
+	v.cancel()
+	<-v.done
+}
+
+func (v *Verifier) take() (Chunk, bool, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.queue) > 0 {
+		c := v.queue[0]
+		v.queue = v.queue[1:]
+		return c, true, false
+	}
+	return Chunk{}, false, v.closed
+}
+
+func (v *Verifier) run(ctx context.Context) {
+	defer close(v.done)
+	// next is the lower bound the next chunk must start at for the chunks
+	// to cover the table: the start of the table at first.
+	var next []any
+	started, ended := false, false
+	for {
+		c, ok, closed := v.take()
+		if !ok {
+			if closed {
+				v.res.Complete = started && ended
+				return
+			}
+			select {
+			case <-v.wake:
+				continue
+			case <-ctx.Done():
+				v.err = ctx.Err()
+				return
+			}
+		}
+		if (!started && c.Lower != nil) || (started && (ended || mapKey(c.Lower) != mapKey(next))) {
+			v.err = fmt.Errorf("verify during the copy: chunk %v..%v does not follow %v", c.Lower, c.Upper, next)
+			return
+		}
+		started, next, ended = true, c.Upper, c.Upper == nil
+		if v.wait != nil {
+			if err := v.wait(ctx); err != nil {
+				v.err = err
+				return
+			}
+		}
+		got, err := compareSides(ctx, [2]rowQuerier{v.db, v.db}, func(shadow bool) (string, []any) { return v.plan.checksumQuery(shadow, c) })
+		if err != nil {
+			v.err = fmt.Errorf("verify chunk %d during the copy: %w", v.res.Chunks+1, err)
+			return
+		}
+		v.res.Chunks++
+		v.res.Rows += got[0].rows()
+		if got[0] != got[1] {
+			v.res.Flagged = append(v.res.Flagged, c)
+		}
+	}
+}
+
+// checksumKeyBatch is how many keys one comparison of ChecksumRest covers.
+const checksumKeyBatch = 500
+
+// ChecksumRest is the checksum before the cut-over once a Verifier has
+// checked every chunk during the copy: in the snapshots snap (source,
+// shadow) it compares the chunks the Verifier flagged again, and the rows
+// of keys, which must hold every key the binlog carried since the copy
+// began (Changes.Touched). Last it counts both tables' rows: a row lost or
+// added where no key says so (a write the binlog did not carry, into either
+// table) shows there, and the caller then compares the whole table.
+func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, flagged []Chunk, keys [][]any, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
+	var res ChecksumResult
+	step := func() error {
+		if wait != nil {
+			if err := wait(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, c := range flagged {
+		if err := step(); err != nil {
+			return res, err
+		}
+		differs, err := p.compareRows(ctx, &res, snap, func(shadow bool) (string, []any) { return p.whereOn(c, shadow) })
+		if err != nil {
+			return res, fmt.Errorf("checksum chunk %d again: %w", res.Chunks+1, err)
+		}
+		res.Chunks++
+		if differs {
+			res.Mismatched = append(res.Mismatched, c)
+		}
+		if report != nil {
+			report(res)
+		}
+	}
+	for start := 0; start < len(keys); start += checksumKeyBatch {
+		if err := step(); err != nil {
+			return res, err
+		}
+		batch := keys[start:min(start+checksumKeyBatch, len(keys))]
+		var args []any
+		for _, k := range batch {
+			args = append(args, k...)
+		}
+		where := func(shadow bool) (string, []any) { return p.Key.in(shadow, len(batch)), args }
+		differs, err := p.compareRows(ctx, &res, snap, where)
+		if err != nil {
+			return res, fmt.Errorf("checksum changed keys %d-%d: %w", start+1, start+len(batch), err)
+		}
+		res.Keys += int64(len(batch))
+		if differs {
+			res.MismatchedKeys = append(res.MismatchedKeys, batch...)
+		}
+		if report != nil {
+			report(res)
+		}
+	}
+	if err := step(); err != nil {
+		return res, err
+	}
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, shadow := range []bool{false, true} {
+		wg.Go(func() {
+			table, _, _ := p.checksumSide(shadow)
+			errs[i] = snap[i].QueryRowContext(ctx, mysqlx.Tag+"SELECT COUNT(*) FROM "+table).Scan(&res.Counts[i])
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return res, fmt.Errorf("count rows: %w", err)
+	}
+	return res, nil
+}
