@@ -16,9 +16,7 @@ type Options struct {
 
 	DropOld            bool          // drop _<table>_old after a successful swap
 	SkipChecksum       bool          // swap without proving the copy equal first
-	// FullChecksum compares the whole table again before the swap instead
-	// of the chunks checked during the copy and the rows changed since.
-	FullChecksum bool
+	FullChecksum       bool          // compare the whole table before the swap, not only what changed since the copy checked it
 	ForceCopy          bool          // copy even when the server could make the change instantly
 	CheckTable         bool          // run CHECK TABLE on the source first and refuse on damage
 	AllowDropData      bool          // proceed although a dropped column holds data
