@@ -46,6 +46,22 @@ func (c *Changes) TrackTouched(limit int) {
 	c.mu.Unlock()
 }
 
+// Touch adds keys to the touched set only: keys to compare again before
+// the swap that need no applying.
+func (c *Changes) Touch(keys [][]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range keys {
+		if c.touched == nil {
+			return
+		}
+		c.touched[mapKey(v)] = v
+		if len(c.touched) > c.touchedLimit {
+			c.touched, c.overflowed = nil, true
+		}
+	}
+}
+
 // Touched returns every key added since TrackTouched, or false when they
 // were not tracked or outgrew the limit.
 func (c *Changes) Touched() ([][]any, bool) {

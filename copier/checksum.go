@@ -56,15 +56,18 @@ func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
 func (p *Plan) checksumWhere(shadow bool, cond string) string {
 	table, exprs, cols := p.checksumSide(shadow)
 	h := rowHash(exprs, cols)
-	// Two hashes, because CRC32 is linear: the XOR of the CRCs of two rows
-	// changed by the same bytes would not move; their sum of an
-	// independent hash would.
-	second := "CRC32(CONCAT('godwit', " + h + "))"
-	if p.CRC32C {
-		second = "CRC32C(" + h + ")"
-	}
 	return fmt.Sprintf("%sSELECT COUNT(*), COALESCE(BIT_XOR(CRC32(%s)), 0), COALESCE(SUM(%s), 0) FROM %s WHERE %s",
-		mysqlx.Tag, h, second, table, cond)
+		mysqlx.Tag, h, p.secondHash(h), table, cond)
+}
+
+// secondHash is the hash summed beside the XOR of CRC32s. Two, because
+// CRC32 is linear: the XOR of the CRCs of two rows changed by the same
+// bytes would not move; their sum of an independent hash would.
+func (p *Plan) secondHash(h string) string {
+	if p.CRC32C {
+		return "CRC32C(" + h + ")"
+	}
+	return "CRC32(CONCAT('godwit', " + h + "))"
 }
 
 // sums is a side's answer to checksumWhere.

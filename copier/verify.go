@@ -12,23 +12,29 @@ import (
 )
 
 // Verifier compares each copied chunk of the shadow with the source while
-// the copy goes on, so that the checksum before the cut-over reads again
-// only the rows changed since the copy began and the chunks that differed
-// (Plan.ChecksumRest), not the whole table.
+// the copy goes on, so that the checksum before the cut-over compares
+// again only the rows changed since the copy began (Plan.ChecksumRest),
+// not the whole table.
 //
 // Why that is enough: a key the binlog has not carried since the stream
 // started, before the first chunk, has the same row in the source as when
 // its chunk was verified, and nothing but the copy wrote it in the shadow
 // (applying and recopying write only the keys they are given). Every key
 // the binlog did carry is in Changes.Touched and compared again, by key,
-// in the final snapshot, and so is every chunk that differed here.
+// in the final snapshot.
+//
+// Under writes a chunk often differs when checked, because a change is
+// on its way through the binlog. Then the chunk is compared row by row,
+// and the keys that differ are added to the touched set: compared again at
+// the end like the changed ones, they need not be explained now.
 //
 // Verified chunks must cover the table in order from its start; a copy
 // resumed half way, or a verifier that stopped on an error, reports itself
 // incomplete and the whole table is compared instead.
 type Verifier struct {
-	plan *Plan
-	db   *sql.DB
+	plan    *Plan
+	db      *sql.DB
+	changes *Changes
 	wait func(ctx context.Context) error
 	log  *slog.Logger
 
@@ -45,20 +51,23 @@ type Verifier struct {
 
 // Verified is what a Verifier found.
 type Verified struct {
-	Complete bool    // the chunks covered the table from start to end, in order
-	Flagged  []Chunk // chunks that differed when checked (a change in flight, or a fault)
+	Complete bool // the chunks covered the table from start to end, in order
 	Chunks   int64
 	Rows     int64
+	Differed int64 // chunks that differed when checked
+	Suspects int64 // keys of those that differed, added to the touched set
 }
 
 // StartVerifier starts checking the chunks given to Add, in order, through
-// db; wait runs before every chunk, so the checks back off with the copy.
-func StartVerifier(ctx context.Context, p *Plan, db *sql.DB, wait func(context.Context) error, log *slog.Logger) *Verifier {
+// db; it adds the keys of rows that differ to changes' touched set, which
+// must be tracked from before the copy began. wait runs before every
+// chunk, so the checks back off with the copy.
+func StartVerifier(ctx context.Context, p *Plan, db *sql.DB, changes *Changes, wait func(context.Context) error, log *slog.Logger) *Verifier {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	v := &Verifier{plan: p, db: db, wait: wait, log: log, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	v := &Verifier{plan: p, db: db, changes: changes, wait: wait, log: log, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go v.run(ctx)
 	return v
 }
@@ -150,10 +159,73 @@ func (v *Verifier) run(ctx context.Context) {
 		}
 		v.res.Chunks++
 		v.res.Rows += got[0].rows()
-		if got[0] != got[1] {
-			v.res.Flagged = append(v.res.Flagged, c)
+		if got[0] == got[1] {
+			continue
 		}
+		keys, err := v.plan.differingKeys(ctx, v.db, c)
+		if err != nil {
+			v.err = fmt.Errorf("verify chunk %d during the copy row by row: %w", v.res.Chunks, err)
+			return
+		}
+		v.res.Differed++
+		v.res.Suspects += int64(len(keys))
+		v.changes.Touch(keys)
 	}
+}
+
+// differingKeys compares chunk c row by row and returns the keys whose
+// rows differ or are on one side only. It holds one side's key and hashes
+// in memory, so at most a chunk's worth.
+func (p *Plan) differingKeys(ctx context.Context, db *sql.DB, c Chunk) ([][]any, error) {
+	type row struct {
+		key  []any
+		hash string
+	}
+	read := func(shadow bool, each func(row)) error {
+		table, exprs, cols := p.checksumSide(shadow)
+		h := rowHash(exprs, cols)
+		cond, args := p.whereOn(c, shadow)
+		q := fmt.Sprintf("%sSELECT %s, CONCAT(CRC32(%s), '/', %s) FROM %s WHERE %s",
+			mysqlx.Tag, mysqlx.QList(p.Key.names(shadow)), h, p.secondHash(h), table, cond)
+		rs, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		raw := make([]any, len(p.Key.Columns)+1)
+		ptrs := make([]any, len(raw))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		for rs.Next() {
+			if err := rs.Scan(ptrs...); err != nil {
+				return err
+			}
+			key, err := p.Key.fromSQL(raw[:len(raw)-1])
+			if err != nil {
+				return err
+			}
+			hash, _ := raw[len(raw)-1].([]byte)
+			each(row{key, string(hash)})
+		}
+		return rs.Err()
+	}
+	shadow := map[string]row{}
+	if err := read(true, func(r row) { shadow[mapKey(r.key)] = r }); err != nil {
+		return nil, err
+	}
+	var out [][]any
+	err := read(false, func(r row) {
+		k := mapKey(r.key)
+		if d, ok := shadow[k]; !ok || d.hash != r.hash {
+			out = append(out, r.key)
+		}
+		delete(shadow, k)
+	})
+	for _, r := range shadow {
+		out = append(out, r.key)
+	}
+	return out, err
 }
 
 // checksumKeyBatch is how many keys one comparison of ChecksumRest covers.
@@ -161,12 +233,13 @@ const checksumKeyBatch = 500
 
 // ChecksumRest is the checksum before the cut-over once a Verifier has
 // checked every chunk during the copy: in the snapshots snap (source,
-// shadow) it compares the chunks the Verifier flagged again, and the rows
-// of keys, which must hold every key the binlog carried since the copy
-// began (Changes.Touched). Last it counts both tables' rows: a row lost or
-// added where no key says so (a write the binlog did not carry, into either
-// table) shows there, and the caller then compares the whole table.
-func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, flagged []Chunk, keys [][]any, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
+// shadow) it compares the rows of keys, which must hold every key the
+// binlog carried since the copy began and every key the Verifier found
+// different (Changes.Touched). Last it counts both tables' rows: a row
+// lost or added where no key says so (a write the binlog did not carry,
+// into either table) shows there, and the caller then compares the whole
+// table.
+func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
 	step := func() error {
 		if wait != nil {
@@ -175,22 +248,6 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, flagged []Chun
 			}
 		}
 		return nil
-	}
-	for _, c := range flagged {
-		if err := step(); err != nil {
-			return res, err
-		}
-		differs, err := p.compareRows(ctx, &res, snap, func(shadow bool) (string, []any) { return p.whereOn(c, shadow) })
-		if err != nil {
-			return res, fmt.Errorf("checksum chunk %d again: %w", res.Chunks+1, err)
-		}
-		res.Chunks++
-		if differs {
-			res.Mismatched = append(res.Mismatched, c)
-		}
-		if report != nil {
-			report(res)
-		}
 	}
 	for start := 0; start < len(keys); start += checksumKeyBatch {
 		if err := step(); err != nil {

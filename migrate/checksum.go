@@ -80,14 +80,13 @@ const touchedLimit = 200_000
 // compares while the application goes on writing.
 //
 // What B compares: when the Verifier checked every chunk during the copy,
-// only the chunks that differed then, the rows of every key the binlog
-// carried since the copy began, and the row counts (copier.ChecksumRest);
+// only the rows of every key the binlog carried since the copy began or
+// the Verifier found different, and the row counts (copier.ChecksumRest);
 // when the counts differ, or without the Verifier, the whole table. What
 // differs is recopied and the check runs again, at most maxRepairs times;
 // then godwit refuses to swap.
 func (m *migration) verify(ctx context.Context) error {
 	ahead, incremental := m.verifiedDuringCopy(ctx)
-	flagged := ahead.Flagged
 	for repairs := 0; ; {
 		var keys [][]any
 		if incremental {
@@ -98,7 +97,7 @@ func (m *migration) verify(ctx context.Context) error {
 		}
 		res, err := m.checksumOnce(ctx, func(snap [2]copier.Querier, report func(copier.ChecksumResult)) (copier.ChecksumResult, error) {
 			if incremental {
-				return m.copier.Plan.ChecksumRest(ctx, snap, flagged, keys, m.copyWait, report)
+				return m.copier.Plan.ChecksumRest(ctx, snap, keys, m.copyWait, report)
 			}
 			return m.copier.Plan.Checksum(ctx, snap, m.db, m.copyWait, report)
 		})
@@ -117,6 +116,8 @@ func (m *migration) verify(ctx context.Context) error {
 			}
 		}
 		if len(res.Mismatched)+len(res.MismatchedKeys) == 0 {
+			m.log.Info("checksum: the tables are equal", "incremental", incremental, "chunks", m.summary.ChecksumChunks, "rows", m.summary.ChecksumRows,
+				"chunks_differing_during_copy", ahead.Differed, "keys_compared_again", res.Keys, "rows_compared_again", m.summary.ChecksumRechecked)
 			return nil
 		}
 		m.summary.ChecksumRepairs += len(res.Mismatched) + len(res.MismatchedKeys)
@@ -139,9 +140,6 @@ func (m *migration) verify(ctx context.Context) error {
 		if err := m.copier.Plan.Reapply(ctx, m.db, res.MismatchedKeys); err != nil {
 			return fmt.Errorf("checksum: reapply differing keys: %w", err)
 		}
-		// The chunks that compared equal stay so: their keys no change
-		// touched are as they were, and the others are compared again.
-		flagged = res.Mismatched
 		if err := m.catchUp(ctx); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ const (
 	PhaseSetup     Phase = "setup"
 	PhaseInstant   Phase = "instant"
 	PhaseCopy      Phase = "copy"
+	PhaseIndexes   Phase = "indexes" // the shadow's deferred indexes are built
 	PhaseCatchUp   Phase = "catch-up"
 	PhaseVerify    Phase = "verify"
 	PhaseCutover   Phase = "cut-over"
@@ -23,7 +24,7 @@ const (
 )
 
 // PhaseOrder lists the phases in the order they run.
-var PhaseOrder = []Phase{PhasePreflight, PhaseSetup, PhaseInstant, PhaseCopy, PhaseCatchUp, PhaseVerify, PhaseCutover, PhaseCleanup, PhaseDone}
+var PhaseOrder = []Phase{PhasePreflight, PhaseSetup, PhaseInstant, PhaseCopy, PhaseIndexes, PhaseCatchUp, PhaseVerify, PhaseCutover, PhaseCleanup, PhaseDone}
 
 // Event is a progress report: a phase change, or progress within one.
 type Event struct {

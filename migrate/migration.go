@@ -43,6 +43,8 @@ type migration struct {
 
 	instant bool // the server can make the change without a copy
 
+	deferred []deferredIndex // the shadow's indexes built after the copy (indexes.go)
+
 	resume          *checkpoint   // the killed run this one picks up, if any
 	resumeCutover   bool          // it was killed in its cut-over, before the swap
 	status          *statusWriter // publishes the status row for godwit status (control.go)
@@ -110,6 +112,9 @@ func (m *migration) run(ctx context.Context) error {
 	}
 	m.enter(PhaseCopy)
 	if err := m.copier.Run(ctx); err != nil {
+		return err
+	}
+	if err := m.buildDeferredIndexes(ctx); err != nil {
 		return err
 	}
 	m.enter(PhaseCatchUp)
@@ -279,7 +284,7 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 	// A copy resumed half way has chunks nobody checked: the whole table
 	// is compared at the end.
 	if incremental && wm == nil && !done {
-		m.verifier = copier.StartVerifier(ctx, plan, m.db, m.copyWait, m.log)
+		m.verifier = copier.StartVerifier(ctx, plan, m.db, m.changes, m.copyWait, m.log)
 		m.copier.Copied = m.verifier.Add
 	}
 	return nil
