@@ -35,8 +35,8 @@ type Verifier struct {
 	plan    *Plan
 	db      *sql.DB
 	changes *Changes
-	wait func(ctx context.Context) error
-	log  *slog.Logger
+	wait    func(ctx context.Context) error
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	queue  []Chunk

@@ -55,7 +55,7 @@ type Summary struct {
 	// the copy verified its chunks: those that changed and those of chunks
 	// that differed.
 	ChecksumRechecked int64
-	ChecksumRepairs   int           // chunks and changed-key batches found different and recopied
+	ChecksumRepairs   int           // chunks recopied and keys re-applied because they differed
 	Throttled         time.Duration // time the copy waited for the server
 	Postponed         time.Duration // time the ready cut-over waited (file, window)
 	CutoverStall      time.Duration // how long writes were held back by the successful attempt
