@@ -84,6 +84,10 @@ func (m *migration) cutover(ctx context.Context) error {
 	return fmt.Errorf("cut-over failed %d times, the original table is intact and serving: %w", m.opt.CutoverRetries, last)
 }
 
+// lockBacklog is how many changes may wait when a lock that holds the
+// application's writes back is requested (cut-over, checksum snapshot).
+const lockBacklog = 100
+
 func lockSeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
 // cutoverOnce makes one attempt; it returns how long the application's
@@ -125,6 +129,11 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 		}
 	}()
 
+	// Whatever is still pending is applied under the lock, while the
+	// application waits: bring it down first.
+	if err := m.catchUpTo(ctx, lockBacklog); err != nil {
+		return 0, err
+	}
 	lockStart := time.Now()
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sLOCK TABLES %s WRITE, %s WRITE, %s WRITE", mysqlx.Tag, orig, shadow, sentry)); err != nil {
 		return time.Since(lockStart), fmt.Errorf("lock tables (lock_wait_timeout %ds; a long transaction may hold the table): %w", lockSeconds(budget), err)

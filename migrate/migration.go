@@ -292,7 +292,12 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 
 // catchUp applies changes until the stream has read what the server had
 // written when catch-up started, so the cut-over's lock is held briefly.
-func (m *migration) catchUp(ctx context.Context) error {
+func (m *migration) catchUp(ctx context.Context) error { return m.catchUpTo(ctx, 1000) }
+
+// catchUpTo is catchUp until fewer than pending changes wait. Each round
+// applies what came in during the one before, so a few rounds bring the
+// backlog down to what arrives while one small apply runs.
+func (m *migration) catchUpTo(ctx context.Context, pending int) error {
 	for range 100 {
 		pos, err := copier.MasterPosition(ctx, m.db)
 		if err != nil {
@@ -307,7 +312,7 @@ func (m *migration) catchUp(ctx context.Context) error {
 		if _, err := m.copier.Flush(ctx); err != nil {
 			return err
 		}
-		if m.changes.Len() < 1000 {
+		if m.changes.Len() < pending {
 			return nil
 		}
 	}
