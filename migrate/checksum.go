@@ -222,7 +222,7 @@ func (m *migration) trySnapshot(ctx context.Context) (snap [2]*sql.Conn, err err
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(m.opt.CutoverLockTimeout))); err != nil {
 		return snap, err
 	}
-	if err := m.catchUpTo(ctx, lockBacklog); err != nil {
+	if err := m.catchUpTo(ctx, lockBacklog, 5); err != nil {
 		return snap, err
 	}
 	// Writers queue behind the lock from its request on: the budget counts

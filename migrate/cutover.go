@@ -131,7 +131,7 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 
 	// Whatever is still pending is applied under the lock, while the
 	// application waits: bring it down first.
-	if err := m.catchUpTo(ctx, lockBacklog); err != nil {
+	if err := m.catchUpTo(ctx, lockBacklog, 5); err != nil {
 		return 0, err
 	}
 	lockStart := time.Now()

@@ -292,13 +292,22 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 
 // catchUp applies changes until the stream has read what the server had
 // written when catch-up started, so the cut-over's lock is held briefly.
-func (m *migration) catchUp(ctx context.Context) error { return m.catchUpTo(ctx, 1000) }
+func (m *migration) catchUp(ctx context.Context) error {
+	if err := m.catchUpTo(ctx, 1000, 100); err != nil {
+		return err
+	}
+	if n := m.changes.Len(); n >= 1000 {
+		return fmt.Errorf("catch up: the write rate outpaces applying changes (%d pending)", n)
+	}
+	return nil
+}
 
-// catchUpTo is catchUp until fewer than pending changes wait. Each round
-// applies what came in during the one before, so a few rounds bring the
-// backlog down to what arrives while one small apply runs.
-func (m *migration) catchUpTo(ctx context.Context, pending int) error {
-	for range 100 {
+// catchUpTo applies changes for at most rounds rounds, until fewer than
+// pending wait. Each round applies what came in during the one before, so
+// a few rounds bring the backlog down to what arrives while one small
+// apply runs.
+func (m *migration) catchUpTo(ctx context.Context, pending, rounds int) error {
+	for range rounds {
 		pos, err := copier.MasterPosition(ctx, m.db)
 		if err != nil {
 			return err
@@ -316,7 +325,7 @@ func (m *migration) catchUpTo(ctx context.Context, pending int) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("catch up: the write rate outpaces applying changes (%d pending)", m.changes.Len())
+	return nil
 }
 
 func (m *migration) enter(p Phase) {
