@@ -32,6 +32,9 @@ type checkpoint struct {
 	Watermark []keyValue `json:"watermark"` // nil: nothing copied yet
 	Done      bool       `json:"done"`
 	Rows      int64      `json:"rows"`
+	// Indexes were left out of the shadow until the copy is done; the
+	// shadow may have some of them already.
+	Indexes []deferredIndex `json:"indexes,omitempty"`
 }
 
 // keyValue keeps a key value's Go type, which decides how the server
@@ -106,7 +109,7 @@ func (m *migration) createCheckpointTable(ctx context.Context) error {
 	m.created = append(m.created, name)
 	// A first checkpoint names the ALTER before any binlog position is
 	// known: a run killed before the copy began resumes from scratch.
-	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause)})
+	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), Indexes: m.deferred})
 	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sINSERT INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, name)), string(b)); err != nil {
 		return fmt.Errorf("write first checkpoint: %w", err)
 	}
@@ -125,7 +128,7 @@ func (m *migration) saveCheckpoint(ctx context.Context) error {
 		return err
 	}
 	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), File: from.Name, Pos: from.Pos,
-		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied})
+		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred})
 	q := fmt.Sprintf("%sREPLACE INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
 	if _, err := m.db.ExecContext(ctx, q, string(b)); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)

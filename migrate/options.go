@@ -20,6 +20,7 @@ type Options struct {
 	ForceCopy          bool          // copy even when the server could make the change instantly
 	CheckTable         bool          // run CHECK TABLE on the source first and refuse on damage
 	AllowDropData      bool          // proceed although a dropped column holds data
+	DeferIndexes       bool          // build the non-unique secondary indexes after the copy (indexes.go); --defer-indexes sets it by default
 	ChunkTime          time.Duration // target duration of one copy chunk
 	MaxChunkRows       int           // upper bound of the adaptive chunk size (0: 200,000)
 	Threads            int           // chunks copied at once (0: 1)

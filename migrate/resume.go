@@ -82,6 +82,7 @@ func (m *migration) resumeSetup(ctx context.Context) (*copier.Plan, error) {
 		return nil, err
 	}
 	cp := m.resume
+	m.deferred = cp.Indexes
 	if !cp.Done {
 		wm, err := decodeKey(cp.Watermark)
 		if err != nil {

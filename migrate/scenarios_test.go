@@ -38,9 +38,10 @@ func options(sb *sandboxtest.Sandbox, table, alter string) migrate.Options {
 	return migrate.Options{
 		Conn:  mysqlx.Config{Host: sb.Host, Port: sb.Port, User: sb.User, Password: sb.Password, Database: sb.Database},
 		Table: table, Alter: alter,
-		ChunkTime: 200 * time.Millisecond,
-		Threads:   2,    // godwit migrate's default
-		ForceCopy: true, // these tests are about the online copy; TestInstantPath unsets it
+		ChunkTime:    200 * time.Millisecond,
+		Threads:      2,    // godwit migrate's default
+		DeferIndexes: true, // and --defer-indexes's
+		ForceCopy:    true, // these tests are about the online copy; TestInstantPath unsets it
 	}
 }
 

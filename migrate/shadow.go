@@ -13,9 +13,12 @@ import (
 
 // createShadow creates the shadow table like the source and applies the
 // user's ALTER text to it verbatim: the server, not godwit, decides what
-// the new structure is. On any failure the shadow is dropped again.
+// the new structure is. On any failure the shadow is dropped again. With
+// DeferIndexes the copy then goes without the shadow's non-unique
+// secondary indexes (indexes.go).
 func (m *migration) createShadow(ctx context.Context) (err error) {
 	db, shadow := m.opt.Conn.Database, shadowName(m.opt.Table)
+	m.deferred = nil // a shadow made again after a refused instant change decides afresh
 	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sCREATE TABLE %s LIKE %s", mysqlx.Tag, mysqlx.QT(db, shadow), mysqlx.QT(db, m.opt.Table))); err != nil {
 		return fmt.Errorf("create shadow table %s: %w", shadow, err)
 	}
@@ -29,6 +32,9 @@ func (m *migration) createShadow(ctx context.Context) (err error) {
 	m.shadow, err = tableinfo.Load(ctx, m.db, db, shadow)
 	if err != nil {
 		return fmt.Errorf("read shadow table: %w", err)
+	}
+	if !m.instant && m.opt.DeferIndexes {
+		return m.deferIndexes(ctx)
 	}
 	return nil
 }

@@ -11,8 +11,8 @@ import (
 // registerMigrationFlags registers the settings of a migration that the
 // commands running migrations share (migrate, apply): replicas and the
 // throttle, the chunk time, the cut-over budget and retries,
-// --postpone-cutover, --force-copy and --drop-old. checkMigrateFlags
-// validates them.
+// --postpone-cutover, --force-copy, --defer-indexes and --drop-old.
+// checkMigrateFlags validates them.
 func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[]string) {
 	fs.StringSliceVar(replicas, "replica", nil, "host:port of a replica whose lag throttles the copy (repeatable; same user and password)")
 	th := &opt.Throttle
@@ -26,6 +26,8 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	fs.StringVar(&th.FlagFile, "throttle-flag-file", "", "the copy pauses while this file exists")
 	fs.BoolVar(&opt.DropOld, "drop-old", false, "drop _<table>_old after a successful swap (default: keep it)")
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
+	fs.BoolVar(&opt.DeferIndexes, "defer-indexes", true, "copy without the new table's non-unique secondary indexes and build them afterwards in one online ALTER of it: "+
+		"a faster copy, changes applied meanwhile; a replica runs that ALTER in one go and lags by its duration once")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
 	fs.IntVar(&opt.Threads, "threads", 2, "chunks copied at once; each keeps one server core busy while it runs")
 	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")

@@ -19,7 +19,7 @@ import (
 
 // phaseOrder is the order phases are shown in; phases godwit reports that
 // are not listed here follow, by name.
-var phaseOrder = []string{"preflight", "setup", "copy", "catch-up", "verify", "cut-over", "cleanup"}
+var phaseOrder = []string{"preflight", "setup", "copy", "indexes", "catch-up", "verify", "cut-over", "cleanup"}
 
 type phaseTime struct {
 	Phase string `json:"phase"`
