@@ -25,25 +25,32 @@ type ChecksumResult struct {
 	Counts         [2]int64 // rows of source and shadow (ChecksumRest)
 }
 
-// rowHash renders the checksum of one row over the given expressions,
-// one per column of cols. ISNULL keeps NULL apart from the empty string,
-// which CONCAT_WS would merge; it asks the column, not the expression,
-// because a conversion is what the checksum pays for per row.
-func rowHash(exprs, cols []string) string {
+// rowHash renders one row of a side for hashing: its checksum
+// expressions joined. ISNULL keeps NULL apart from the empty string, which
+// CONCAT_WS would merge; it asks the column, not the expression, because a
+// conversion is what the checksum pays for per row, and only where either
+// side may hold NULL.
+func (p *Plan) rowHash(shadow bool) string {
+	exprs, cols := p.ChecksumSource, p.SourceCols
+	if shadow {
+		exprs, cols = p.ChecksumShadow, p.ShadowCols
+	}
 	parts := make([]string, 0, 2*len(exprs))
 	for i, e := range exprs {
-		parts = append(parts, e, "ISNULL("+mysqlx.Q(cols[i])+")")
+		parts = append(parts, e)
+		if i >= len(p.ChecksumNotNull) || !p.ChecksumNotNull[i] {
+			parts = append(parts, "ISNULL("+mysqlx.Q(cols[i])+")")
+		}
 	}
 	return "CONCAT_WS('#', " + strings.Join(parts, ", ") + ")"
 }
 
-// checksumSide is the table, the expressions and their columns of one
-// side of the comparison.
-func (p *Plan) checksumSide(shadow bool) (table string, exprs, cols []string) {
+// table is the source or the shadow, quoted.
+func (p *Plan) table(shadow bool) string {
 	if shadow {
-		return p.shadow(), p.ChecksumShadow, p.ShadowCols
+		return p.shadow()
 	}
-	return p.source(), p.ChecksumSource, p.SourceCols
+	return p.source()
 }
 
 func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
@@ -52,26 +59,26 @@ func (p *Plan) checksumQuery(shadow bool, c Chunk) (string, []any) {
 }
 
 // checksumWhere sums the rows of one side that match cond: their count
-// and two hashes.
+// and the sum of their hashes.
 func (p *Plan) checksumWhere(shadow bool, cond string) string {
-	table, exprs, cols := p.checksumSide(shadow)
-	h := rowHash(exprs, cols)
-	return fmt.Sprintf("%sSELECT COUNT(*), COALESCE(BIT_XOR(CRC32(%s)), 0), COALESCE(SUM(%s), 0) FROM %s WHERE %s",
-		mysqlx.Tag, h, p.secondHash(h), table, cond)
+	return fmt.Sprintf("%sSELECT COUNT(*), COALESCE(SUM(%s), 0) FROM %s WHERE %s",
+		mysqlx.Tag, p.hash(p.rowHash(shadow)), p.table(shadow), cond)
 }
 
-// secondHash is the hash summed beside the XOR of CRC32s. Two, because
-// CRC32 is linear: the XOR of the CRCs of two rows changed by the same
-// bytes would not move; their sum of an independent hash would.
-func (p *Plan) secondHash(h string) string {
+// hash is a row's hash. It is summed, not XORed: CRC32 and CRC32C are
+// linear, so the XOR of the hashes of two rows changed by the same bytes
+// at the same place would not move, where their sum does. One hash only:
+// rendering the row is most of the checksum's cost, and the server renders
+// it again for every expression that names it.
+func (p *Plan) hash(h string) string {
 	if p.CRC32C {
 		return "CRC32C(" + h + ")"
 	}
-	return "CRC32(CONCAT('godwit', " + h + "))"
+	return "CRC32(" + h + ")"
 }
 
 // sums is a side's answer to checksumWhere.
-type sums [3]string
+type sums [2]string
 
 func (s sums) rows() int64 {
 	var n int64
@@ -89,7 +96,7 @@ func compareSides(ctx context.Context, q [2]rowQuerier, query func(shadow bool) 
 	for i, shadow := range []bool{false, true} {
 		wg.Go(func() {
 			sql, args := query(shadow)
-			errs[i] = q[i].QueryRowContext(ctx, sql, args...).Scan(&out[i][0], &out[i][1], &out[i][2])
+			errs[i] = q[i].QueryRowContext(ctx, sql, args...).Scan(&out[i][0], &out[i][1])
 		})
 	}
 	wg.Wait()
@@ -216,15 +223,14 @@ func (p *Plan) diffRows(ctx context.Context, snap [2]Querier, where func(shadow 
 		if shadow {
 			tx = snap[1]
 		}
-		table, exprs, cols := p.checksumSide(shadow)
 		names := p.Key.names(shadow)
 		cond, args := where(shadow)
 		keyText := make([]string, len(names))
 		for i, n := range names {
 			keyText[i] = "QUOTE(" + mysqlx.Q(n) + ")"
 		}
-		q := fmt.Sprintf("%sSELECT CONCAT_WS(', ', %s), CRC32(%s) FROM %s WHERE %s ORDER BY %s",
-			mysqlx.Tag, strings.Join(keyText, ", "), rowHash(exprs, cols), table, cond, mysqlx.QList(names))
+		q := fmt.Sprintf("%sSELECT CONCAT_WS(', ', %s), %s FROM %s WHERE %s ORDER BY %s",
+			mysqlx.Tag, strings.Join(keyText, ", "), p.hash(p.rowHash(shadow)), p.table(shadow), cond, mysqlx.QList(names))
 		rs, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("find differing rows: %w", err)

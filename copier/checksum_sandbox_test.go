@@ -9,9 +9,9 @@ import (
 )
 
 // TestChecksumCatchesTwinChanges changes two rows of the shadow by the
-// same bytes at the same place. CRC32 is linear, so the XOR of the row
+// same bytes at the same place. CRC32 is linear, so an XOR of the row
 // CRCs cannot see it (the test checks that first, or it would prove
-// nothing); the second sum must, with either second hash.
+// nothing); the sum the checksum takes must, with either hash.
 func TestChecksumCatchesTwinChanges(t *testing.T) {
 	sb := sandboxtest.New(t)
 	sb.Exec(t, "CREATE TABLE src (id INT NOT NULL PRIMARY KEY, v CHAR(2) NOT NULL) ENGINE=InnoDB")
@@ -25,7 +25,7 @@ func TestChecksumCatchesTwinChanges(t *testing.T) {
 
 	xor := func(table string) string {
 		var s string
-		q := fmt.Sprintf("SELECT BIT_XOR(CRC32(%s)) FROM %s", rowHash(p.ChecksumSource, p.SourceCols), mysqlx.Q(table))
+		q := fmt.Sprintf("SELECT BIT_XOR(CRC32(%s)) FROM %s", p.rowHash(false), mysqlx.Q(table))
 		if err := sb.DB.QueryRow(q).Scan(&s); err != nil {
 			t.Fatal(err)
 		}

@@ -21,9 +21,11 @@ type Plan struct {
 	// type is cast to a common form) for the checksum.
 	ChecksumSource []string
 	ChecksumShadow []string
-	// CRC32C says the server has CRC32C() (MariaDB 10.8+): the checksum's
-	// second sum then uses it rather than CRC32 over a salted copy of the
-	// row, a cheaper independent hash.
+	// ChecksumNotNull says which of them are NOT NULL on both sides: their
+	// rows need no ISNULL to tell NULL from ''. Missing entries say false.
+	ChecksumNotNull []bool
+	// CRC32C says the server has CRC32C() (MariaDB 10.8+): the checksum
+	// hashes rows with it rather than CRC32, with the CPU's instruction.
 	CRC32C bool
 }
 

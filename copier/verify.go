@@ -182,11 +182,9 @@ func (p *Plan) differingKeys(ctx context.Context, db *sql.DB, c Chunk) ([][]any,
 		hash string
 	}
 	read := func(shadow bool, each func(row)) error {
-		table, exprs, cols := p.checksumSide(shadow)
-		h := rowHash(exprs, cols)
 		cond, args := p.whereOn(c, shadow)
-		q := fmt.Sprintf("%sSELECT %s, CONCAT(CRC32(%s), '/', %s) FROM %s WHERE %s",
-			mysqlx.Tag, mysqlx.QList(p.Key.names(shadow)), h, p.secondHash(h), table, cond)
+		q := fmt.Sprintf("%sSELECT %s, %s FROM %s WHERE %s",
+			mysqlx.Tag, mysqlx.QList(p.Key.names(shadow)), p.hash(p.rowHash(shadow)), p.table(shadow), cond)
 		rs, err := db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -205,8 +203,12 @@ func (p *Plan) differingKeys(ctx context.Context, db *sql.DB, c Chunk) ([][]any,
 			if err != nil {
 				return err
 			}
-			hash, _ := raw[len(raw)-1].([]byte)
-			each(row{key, string(hash)})
+			// Text or binary protocol: bytes or an integer.
+			hash := fmt.Sprint(raw[len(raw)-1])
+			if b, ok := raw[len(raw)-1].([]byte); ok {
+				hash = string(b)
+			}
+			each(row{key, hash})
 		}
 		return rs.Err()
 	}
@@ -278,8 +280,7 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, 
 	var wg sync.WaitGroup
 	for i, shadow := range []bool{false, true} {
 		wg.Go(func() {
-			table, _, _ := p.checksumSide(shadow)
-			errs[i] = snap[i].QueryRowContext(ctx, mysqlx.Tag+"SELECT COUNT(*) FROM "+table).Scan(&res.Counts[i])
+			errs[i] = snap[i].QueryRowContext(ctx, mysqlx.Tag+"SELECT COUNT(*) FROM "+p.table(shadow)).Scan(&res.Counts[i])
 		})
 	}
 	wg.Wait()

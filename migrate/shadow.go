@@ -63,6 +63,7 @@ func (m *migration) plan() (*copier.Plan, error) {
 		se, de := checksumExprs(*src, c)
 		p.ChecksumSource = append(p.ChecksumSource, se)
 		p.ChecksumShadow = append(p.ChecksumShadow, de)
+		p.ChecksumNotNull = append(p.ChecksumNotNull, !src.Nullable && !c.Nullable)
 	}
 	if len(p.ShadowCols) == 0 {
 		return nil, refuse("alter", "Check the ALTER.", "no column of the new table comes from the old one")

@@ -28,6 +28,8 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "copy online even when the server could make the change instantly")
 	fs.BoolVar(&opt.DeferIndexes, "defer-indexes", true, "copy without the new table's non-unique secondary indexes and build them afterwards in one online ALTER of it: "+
 		"a faster copy, changes applied meanwhile; a replica runs that ALTER in one go and lags by its duration once")
+	fs.BoolVar(&opt.FullChecksum, "full-checksum", false, "before the swap, compare the whole table again instead of the chunks checked during the copy plus every row changed since: "+
+		"also catches an update the binlog never carried (a session with sql_log_bin=0), at the cost of reading both tables once more")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
 	fs.IntVar(&opt.Threads, "threads", 2, "chunks copied at once; each keeps one server core busy while it runs")
 	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
