@@ -96,6 +96,21 @@ func (c *Changes) Len() int {
 	return len(c.pending)
 }
 
+// Pending returns the keys waiting to be applied, or false when there are
+// more than limit.
+func (c *Changes) Pending(limit int) ([][]any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) > limit {
+		return nil, false
+	}
+	out := make([][]any, 0, len(c.pending))
+	for _, v := range c.pending {
+		out = append(out, v)
+	}
+	return out, true
+}
+
 // Seen is the number of row changes recorded so far.
 func (c *Changes) Seen() int64 {
 	c.mu.Lock()
