@@ -43,7 +43,13 @@ type rowQuerier interface {
 // When fewer rows remain, the chunk is open-ended so that rows appended
 // while copying are copied too.
 func (p *Plan) nextChunk(ctx context.Context, db rowQuerier, lower []any, size int) (Chunk, error) {
-	cond, args := p.where(Chunk{Lower: lower})
+	return p.nextChunkWithin(ctx, db, Chunk{}, lower, size)
+}
+
+// nextChunkWithin is nextChunk inside the chunk within: the piece after
+// lower ends at within's upper bound at the latest.
+func (p *Plan) nextChunkWithin(ctx context.Context, db rowQuerier, within Chunk, lower []any, size int) (Chunk, error) {
+	cond, args := p.where(Chunk{Lower: lower, Upper: within.Upper})
 	q := fmt.Sprintf("%sSELECT %s FROM %s FORCE INDEX (%s) WHERE %s ORDER BY %s LIMIT 1 OFFSET %d",
 		mysqlx.Tag, mysqlx.QList(p.Key.names(false)), p.source(), mysqlx.Q(p.Key.Index), cond,
 		mysqlx.QList(p.Key.names(false)), size-1)
@@ -54,7 +60,7 @@ func (p *Plan) nextChunk(ctx context.Context, db rowQuerier, lower []any, size i
 	}
 	err := db.QueryRowContext(ctx, q, args...).Scan(ptrs...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Chunk{Lower: lower}, nil
+		return Chunk{Lower: lower, Upper: within.Upper}, nil
 	}
 	if err != nil {
 		return Chunk{}, fmt.Errorf("find chunk boundary: %w", err)

@@ -3,6 +3,7 @@ package copier
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/godwit-db/godwit/internal/sandboxtest"
@@ -138,5 +139,43 @@ func TestChecksumRestFindsDifferences(t *testing.T) {
 	res = checksumRest(t, db, p, keys)
 	if len(res.MismatchedKeys) != 0 || res.Counts != [2]int64{3000, 2999} {
 		t.Fatalf("lost row: %+v", res)
+	}
+}
+
+// TestDifferingKeysSplit finds, in a chunk of several pieces, exactly the
+// rows that differ, are missing or are extra, whichever piece holds them,
+// and leaves out the keys it is told to skip.
+func TestDifferingKeysSplit(t *testing.T) {
+	sb := sandboxtest.New(t)
+	sb.Exec(t, "CREATE TABLE src (id INT NOT NULL PRIMARY KEY, v VARCHAR(20))")
+	sb.Exec(t, "INSERT INTO src SELECT seq, CONCAT('row', seq) FROM seq_1_to_25000")
+	sb.Exec(t, "CREATE TABLE _src_new LIKE src")
+	sb.Exec(t, "INSERT INTO _src_new SELECT * FROM src")
+	sb.Exec(t, "UPDATE _src_new SET v = 'wrong' WHERE id IN (3, 12000, 24999)")
+	sb.Exec(t, "DELETE FROM _src_new WHERE id = 15000")
+	sb.Exec(t, "INSERT INTO _src_new VALUES (30000, 'extra')")
+	sb.Exec(t, "UPDATE src SET v = 'in flight' WHERE id = 20000")
+	db := openGodwit(t, sb)
+	p := planFor(t, sb, "src", "_src_new", "PRIMARY")
+	for _, tc := range []struct {
+		chunk Chunk
+		want  string
+	}{
+		{Chunk{nil, nil}, "[3 12000 15000 24999 30000]"},
+		{Chunk{[]any{int64(2)}, []any{int64(14000)}}, "[3 12000]"},
+		{Chunk{[]any{int64(14000)}, nil}, "[15000 24999 30000]"},
+	} {
+		keys, err := p.differingKeysSplit(t.Context(), db, tc.chunk, [][]any{{int64(20000)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int
+		for _, k := range keys {
+			ids = append(ids, int(k[0].(int64)))
+		}
+		slices.Sort(ids)
+		if fmt.Sprint(ids) != tc.want {
+			t.Errorf("chunk %v: differing keys %v, want %s", tc.chunk, ids, tc.want)
+		}
 	}
 }

@@ -95,6 +95,7 @@ func (m *migration) verify(ctx context.Context) error {
 				m.log.Info("more keys changed than the checksum compares one by one; comparing the whole table", "limit", touchedLimit)
 			}
 		}
+		start := time.Now()
 		res, err := m.checksumOnce(ctx, func(snap [2]copier.Querier, report func(copier.ChecksumResult)) (copier.ChecksumResult, error) {
 			if incremental {
 				return m.copier.Plan.ChecksumRest(ctx, snap, keys, m.copyWait, report)
@@ -117,7 +118,7 @@ func (m *migration) verify(ctx context.Context) error {
 		}
 		if len(res.Mismatched)+len(res.MismatchedKeys) == 0 {
 			m.log.Info("checksum: the tables are equal", "incremental", incremental, "chunks", m.summary.ChecksumChunks, "rows", m.summary.ChecksumRows,
-				"chunks_differing_during_copy", ahead.Differed, "keys_compared_again", res.Keys, "rows_compared_again", m.summary.ChecksumRechecked)
+				"chunks_differing_during_copy", ahead.Differed, "keys_compared_again", res.Keys, "rows_compared_again", m.summary.ChecksumRechecked, "took", time.Since(start).Round(time.Millisecond).String())
 			return nil
 		}
 		m.summary.ChecksumRepairs += len(res.Mismatched) + len(res.MismatchedKeys)
@@ -152,7 +153,9 @@ func (m *migration) verifiedDuringCopy(ctx context.Context) (copier.Verified, bo
 	if m.verifier == nil {
 		return copier.Verified{}, false
 	}
+	start := time.Now()
 	v, err := m.verifier.Finish(ctx)
+	m.log.Info("the checks during the copy are done", "waited", time.Since(start).Round(time.Millisecond).String(), "chunks", v.Chunks, "differed", v.Differed, "keys", v.Suspects)
 	switch {
 	case err != nil:
 		m.log.Warn("the checks during the copy stopped; comparing the whole table", "err", err)
