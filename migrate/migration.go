@@ -290,12 +290,13 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 	return nil
 }
 
-// verifyWait runs before the Verifier checks a chunk: it waits like the
-// copy, then lets the stream read what is committed by now, so that the
+// verifyWait runs before the Verifier checks a chunk: it waits out the
+// throttle as the copy does (without applying changes: that is the
+// copy's goroutine's job), then lets the stream read what is committed by now, so that the
 // check can leave out every change not applied yet. A stream that lags
 // more than a second only costs a row-by-row comparison of the chunk.
 func (m *migration) verifyWait(ctx context.Context) error {
-	if err := m.copyWait(ctx); err != nil {
+	if err := m.throttleWait(ctx, func(context.Context) error { return m.stream.Err() }); err != nil {
 		return err
 	}
 	pos, err := copier.MasterPosition(ctx, m.db)

@@ -73,18 +73,25 @@ func (m *migration) currentThrottle() throttle.State {
 // copyWait runs before every chunk: it stops on a binlog failure, and
 // while the throttler holds the copy it keeps applying changes.
 func (m *migration) copyWait(ctx context.Context) error {
+	return m.throttleWait(ctx, func(ctx context.Context) error {
+		if _, err := m.copier.Flush(ctx); err != nil {
+			return err
+		}
+		return m.stream.Err()
+	})
+}
+
+// throttleWait blocks while the throttle says so, running meanwhile every
+// second (the copy applies changes then; other readers only watch the
+// stream, since one goroutine alone may flush).
+func (m *migration) throttleWait(ctx context.Context, meanwhile func(context.Context) error) error {
 	if err := m.stream.Err(); err != nil {
 		return err
 	}
 	if m.throttler == nil {
 		return nil
 	}
-	err := m.throttler.WaitWhile(ctx, time.Second, func(ctx context.Context) error {
-		if _, err := m.copier.Flush(ctx); err != nil {
-			return err
-		}
-		return m.stream.Err()
-	})
+	err := m.throttler.WaitWhile(ctx, time.Second, meanwhile)
 	if errors.Is(err, throttle.ErrCritical) {
 		return fmt.Errorf("stopped by a critical threshold, the original table is intact: %w", err)
 	}
