@@ -69,7 +69,7 @@ type Copier struct {
 
 func (c *Copier) defaults() {
 	if c.ChunkTime <= 0 {
-		c.ChunkTime = 500 * time.Millisecond
+		c.ChunkTime = 250 * time.Millisecond
 	}
 	if c.MinChunk <= 0 {
 		c.MinChunk = 100

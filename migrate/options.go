@@ -44,7 +44,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.ChunkTime <= 0 {
-		o.ChunkTime = 500 * time.Millisecond
+		o.ChunkTime = 250 * time.Millisecond
 	}
 	if o.CutoverLockTimeout <= 0 {
 		o.CutoverLockTimeout = 3 * time.Second

@@ -30,7 +30,7 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 		"a faster copy, changes applied meanwhile; a replica runs that ALTER in one go and lags by its duration once")
 	fs.BoolVar(&opt.FullChecksum, "full-checksum", false, "before the swap, compare the whole table again instead of the chunks checked during the copy plus every row changed since: "+
 		"also catches an update the binlog never carried (a session with sql_log_bin=0), at the cost of reading both tables once more")
-	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
+	fs.DurationVar(&opt.ChunkTime, "chunk-time", 250*time.Millisecond, "target duration of one copy chunk; the chunk size adapts to it")
 	fs.IntVar(&opt.Threads, "threads", 2, "chunks copied at once; each keeps one server core busy while it runs")
 	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
 	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")

@@ -122,7 +122,7 @@ Exit codes:
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "plan as migrate --force-copy: copy even when the server could make the change instantly")
 	fs.BoolVar(&opt.SkipChecksum, "skip-checksum", false, "plan as migrate --skip-checksum: no checksum time in the estimate")
 	fs.BoolVar(&opt.FullChecksum, "full-checksum", false, "plan as migrate --full-checksum: the whole table compared again after the copy")
-	fs.DurationVar(&opt.ChunkTime, "chunk-time", 500*time.Millisecond, "migrate's target duration of one copy chunk (for the chunk size check)")
+	fs.DurationVar(&opt.ChunkTime, "chunk-time", 250*time.Millisecond, "migrate's target duration of one copy chunk (for the chunk size check)")
 	fs.StringSliceVar(&replicas, "replica", nil, "host:port of a replica whose lag to report (repeatable; same user and password)")
 	fs.DurationVar(&opt.Throttle.MaxLag, "max-lag", 2*time.Second, "migrate's --max-lag: a replica lagging more now is reported")
 	fs.IntVar(&opt.SampleRows, "sample-rows", 20_000, "rows read (in key order) to time the estimate")
