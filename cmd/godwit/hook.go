@@ -138,7 +138,7 @@ func summaryFields(s *migrate.Summary) map[string]any {
 		"swapped": s.Swapped, "path": s.Path, "resumed": s.Resumed, "rows_copied": s.Rows, "rows_applied": s.Applied, "binlog_row_changes": s.Changes,
 		"phases": phaseDurations(s), "cutover_stall_ms": s.CutoverStall.Milliseconds(), "cutover_attempts": s.CutoverAttempts,
 		"old_table": s.OldTable, "old_dropped": s.OldDropped, "total_ms": s.Total.Milliseconds(),
-		"checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks, "checksum_repairs": s.ChecksumRepairs,
+		"checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks, "checksum_rechecked": s.ChecksumRechecked, "checksum_repairs": s.ChecksumRepairs,
 		"warnings": s.Warnings, "throttled_ms": s.Throttled.Milliseconds(),
 		"postponed_ms": s.Postponed.Milliseconds(),
 	}

@@ -180,8 +180,11 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	}
 	if s.ChecksumRows > 0 {
 		fmt.Fprintf(o.stdout, "  checksum: %d rows in %d chunks equal", s.ChecksumRows, s.ChecksumChunks)
+		if s.ChecksumRechecked > 0 {
+			fmt.Fprintf(o.stdout, ", %d changed rows compared again before the swap", s.ChecksumRechecked)
+		}
 		if s.ChecksumRepairs > 0 {
-			fmt.Fprintf(o.stdout, " after recopying %d differing chunks", s.ChecksumRepairs)
+			fmt.Fprintf(o.stdout, " after repairing %d differing chunks or keys", s.ChecksumRepairs)
 		}
 		fmt.Fprintln(o.stdout)
 	}
