@@ -117,6 +117,7 @@ func (m *migration) run(ctx context.Context) error {
 	if err := m.buildDeferredIndexes(ctx); err != nil {
 		return err
 	}
+	m.analyzeShadow(ctx)
 	m.enter(PhaseCatchUp)
 	if err := m.catchUp(ctx); err != nil {
 		return err
@@ -288,6 +289,21 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 		m.copier.Copied = m.verifier.Add
 	}
 	return nil
+}
+
+// analyzeShadow gives the copied table fresh index statistics before it
+// serves queries: InnoDB would otherwise recalculate them in the
+// background once it notices that most of the rows are new, and a RENAME
+// waits for that background work on the table, which at the cut-over would
+// hold the application's writes back. Failing costs nothing but that.
+func (m *migration) analyzeShadow(ctx context.Context) {
+	start := time.Now()
+	q := mysqlx.Tag + "ANALYZE TABLE " + mysqlx.QT(m.opt.Conn.Database, m.copier.Plan.Shadow)
+	if _, err := m.db.ExecContext(ctx, q); err != nil {
+		m.log.Warn("analyze the new table", "err", err)
+		return
+	}
+	m.log.Info("analyzed the new table", "took", time.Since(start).Round(time.Millisecond).String())
 }
 
 // verifyWait runs before the Verifier checks a chunk: it waits out the
