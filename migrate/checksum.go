@@ -98,9 +98,9 @@ func (m *migration) verify(ctx context.Context) error {
 		start := time.Now()
 		res, err := m.checksumOnce(ctx, func(snap [2]copier.Querier, report func(copier.ChecksumResult)) (copier.ChecksumResult, error) {
 			if incremental {
-				return m.copier.Plan.ChecksumRest(ctx, snap, keys, m.copyWait, report)
+				return m.copier.Plan.ChecksumRest(ctx, snap, keys, m.checksumWait, report)
 			}
-			return m.copier.Plan.Checksum(ctx, snap, m.db, m.copyWait, report)
+			return m.copier.Plan.Checksum(ctx, snap, m.db, m.checksumWait, report)
 		})
 		if err != nil {
 			return err
@@ -145,6 +145,27 @@ func (m *migration) verify(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// checksumApplyEvery is how often the checksum before the swap stops to
+// apply the changes that came in.
+const checksumApplyEvery = 250 * time.Millisecond
+
+// checksumWait runs before each step of the checksum before the swap: it
+// waits like the copy, and applies the changes that came in. The checksum
+// reads snapshots, so the shadow may move under it; not applying would
+// leave the shadow behind by the whole checksum (seconds on a table larger
+// than the buffer pool, where every compared key is a read from disk).
+func (m *migration) checksumWait(ctx context.Context) error {
+	if err := m.copyWait(ctx); err != nil {
+		return err
+	}
+	if time.Since(m.checksumApplied) < checksumApplyEvery {
+		return nil
+	}
+	m.checksumApplied = time.Now()
+	_, err := m.copier.Flush(ctx)
+	return err
 }
 
 // verifiedDuringCopy waits for the Verifier's last chunks; it reports

@@ -362,7 +362,7 @@ func runGodwitLoad(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 			if p == nil {
 				p = startProbe(wdb)
 			}
-		case "indexes", "catch-up": // changes are still applied: the probe goes on
+		case "indexes", "catch-up", "verify": // changes are still applied: the probe goes on
 		default:
 			p.signal()
 		}
