@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
@@ -29,6 +30,8 @@ type probe struct {
 
 	last       string // the value of c in row 1 after the last committed probe; "" = fill
 	lags       []time.Duration
+	phases     []string     // godwit's phase when each lag's probe committed
+	phase      atomic.Value // godwit's current phase (string), set by setPhase
 	unresolved int
 	err        error
 }
@@ -42,6 +45,13 @@ func startProbe(db *sql.DB) *probe {
 	p := &probe{db: db, shadow: "_" + table + "_new", stop: make(chan struct{}), done: make(chan struct{})}
 	go p.run()
 	return p
+}
+
+// setPhase tells the probe godwit's phase, for the report of its lags.
+func (p *probe) setPhase(phase string) {
+	if p != nil {
+		p.phase.Store(phase)
+	}
 }
 
 // signal asks the probe to stop without waiting; safe to call more than once.
@@ -77,9 +87,11 @@ func (p *probe) run() {
 		}
 		p.last = v
 		committed := time.Now()
+		phase, _ := p.phase.Load().(string)
 		lag, ok := p.await(v, committed)
 		if ok {
 			p.lags = append(p.lags, lag)
+			p.phases = append(p.phases, phase)
 		}
 		select {
 		case <-p.stop:
@@ -125,10 +137,11 @@ func (p *probe) stopped() bool {
 
 // lagStats is the apply lag the probe saw.
 type lagStats struct {
-	N          int `json:"n"`
-	P50        dur `json:"p50_ms"`
-	Max        dur `json:"max_ms"`
-	Unresolved int `json:"unresolved"` // still unseen when the probe stopped
+	N          int    `json:"n"`
+	P50        dur    `json:"p50_ms"`
+	Max        dur    `json:"max_ms"`
+	MaxPhase   string `json:"max_phase"`  // godwit's phase when the slowest probe committed
+	Unresolved int    `json:"unresolved"` // still unseen when the probe stopped
 }
 
 func (p *probe) stats() lagStats {
@@ -137,5 +150,6 @@ func (p *probe) stats() lagStats {
 	}
 	d := slices.Clone(p.lags)
 	slices.Sort(d)
-	return lagStats{N: len(d), P50: dur(d[len(d)/2]), Max: dur(d[len(d)-1]), Unresolved: p.unresolved}
+	slowest := p.phases[slices.Index(p.lags, slices.Max(p.lags))]
+	return lagStats{N: len(d), P50: dur(d[len(d)/2]), Max: dur(d[len(d)-1]), MaxPhase: slowest, Unresolved: p.unresolved}
 }

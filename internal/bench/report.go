@@ -133,11 +133,11 @@ func (res *results) print(w io.Writer) {
 	if len(loaded) > 0 {
 		fmt.Fprintf(w, "\nunder load (%d writes/s target; latency p50 / p99 / max per statement, retries included):\n\n", res.Rate)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "rows\twrites/s\tretries\tbaseline\tduring migration\t±1s around swap\tslowest in phase\tapply lag p50 / max\tmax pending\tbinlog changes\t")
+		fmt.Fprintln(tw, "rows\twrites/s\tretries\tbaseline\tduring migration\t±1s around swap\tslowest in phase\tapply lag p50 / max (in phase)\tmax pending\tbinlog changes\t")
 		for _, r := range loaded {
 			lag := "-"
 			if r.ApplyLag != nil && r.ApplyLag.N > 0 {
-				lag = fmt.Sprintf("%s / %s", r.ApplyLag.P50, r.ApplyLag.Max)
+				lag = fmt.Sprintf("%s / %s (%s)", r.ApplyLag.P50, r.ApplyLag.Max, r.ApplyLag.MaxPhase)
 			}
 			worst := r.Load.WorstPhase
 			if worst == "" {

@@ -362,7 +362,9 @@ func runGodwitLoad(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 			if p == nil {
 				p = startProbe(wdb)
 			}
+			p.setPhase(phase)
 		case "indexes", "catch-up", "verify": // changes are still applied: the probe goes on
+			p.setPhase(phase)
 		default:
 			p.signal()
 		}
@@ -397,7 +399,7 @@ func runGodwitLoad(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 		fmt.Printf("    slowest statement: %s, began %s into the migration, in phase %s\n", st.Migration.Max, st.WorstAt, st.WorstPhase)
 	}
 	if r.ApplyLag != nil {
-		fmt.Printf("    apply lag (probe): p50 %s, max %s over %d probes\n", r.ApplyLag.P50, r.ApplyLag.Max, r.ApplyLag.N)
+		fmt.Printf("    apply lag (probe): p50 %s, max %s (in phase %s) over %d probes\n", r.ApplyLag.P50, r.ApplyLag.Max, r.ApplyLag.MaxPhase, r.ApplyLag.N)
 	}
 	// Compare the table with the model whenever the model is exact: after a
 	// swap it is the new table, after a failed run still the original,
