@@ -98,7 +98,7 @@ func TestTuneStaysInBounds(t *testing.T) {
 func TestCopierDefaults(t *testing.T) {
 	c := &Copier{Changes: NewChanges()}
 	c.defaults()
-	if c.ChunkTime != 500*time.Millisecond || c.MinChunk != 100 || c.MaxChunk != 200_000 || c.Log == nil {
+	if c.ChunkTime != 250*time.Millisecond || c.MinChunk != 100 || c.MaxChunk != 200_000 || c.Log == nil {
 		t.Errorf("defaults: ChunkTime %v MinChunk %d MaxChunk %d Log %v", c.ChunkTime, c.MinChunk, c.MaxChunk, c.Log)
 	}
 	if got := c.Progress().ChunkSize; got != 1000 {
