@@ -122,11 +122,14 @@ func (m *migration) verify(ctx context.Context) error {
 			return nil
 		}
 		m.summary.ChecksumRepairs += len(res.Mismatched) + len(res.MismatchedKeys)
-		msg := fmt.Sprintf("checksum: %d of %d chunks differ (first: %s)", len(res.Mismatched), res.Chunks, strings.Join(res.Examples, "; "))
-		if len(res.MismatchedKeys) > 0 {
-			msg = fmt.Sprintf("checksum: %d of %d chunks differ, and rows among %d of %d changed keys (first: %s)", len(res.Mismatched), res.Chunks,
-				len(res.MismatchedKeys), res.Keys, strings.Join(res.Examples, "; "))
+		var what []string
+		if len(res.Mismatched) > 0 {
+			what = append(what, fmt.Sprintf("%d of %d chunks differ", len(res.Mismatched), res.Chunks))
 		}
+		if len(res.MismatchedKeys) > 0 {
+			what = append(what, fmt.Sprintf("rows among %d of %d changed keys differ", len(res.MismatchedKeys), res.Keys))
+		}
+		msg := fmt.Sprintf("checksum: %s (first: %s)", strings.Join(what, ", and "), strings.Join(res.Examples, "; "))
 		if repairs >= maxRepairs {
 			return fmt.Errorf("%s; still different after %d repairs: refusing to swap, the original table is intact and serving", msg, maxRepairs)
 		}
