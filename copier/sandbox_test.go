@@ -347,7 +347,7 @@ func copyCompositeKeyUnderWrites(t *testing.T, threads int) {
 	// start at 7 so that every chunk is tiny.
 	c.defaults()
 	c.progress.ChunkSize = 7
-	verifier := StartVerifier(t.Context(), p, db, changes, nil, nil)
+	verifier := StartVerifier(t.Context(), p, db, changes, nil)
 	defer verifier.Stop()
 	c.Copied = verifier.Add
 	copying.Store(true)

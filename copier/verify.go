@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
@@ -38,7 +37,6 @@ type Verifier struct {
 	db      *sql.DB
 	changes *Changes
 	wait    func(ctx context.Context) error
-	log     *slog.Logger
 
 	mu     sync.Mutex
 	queue  []Chunk
@@ -64,12 +62,9 @@ type Verified struct {
 // db; it adds the keys of rows that differ to changes' touched set, which
 // must be tracked from before the copy began. wait runs before every
 // chunk, so the checks back off with the copy.
-func StartVerifier(ctx context.Context, p *Plan, db *sql.DB, changes *Changes, wait func(context.Context) error, log *slog.Logger) *Verifier {
-	if log == nil {
-		log = slog.Default()
-	}
+func StartVerifier(ctx context.Context, p *Plan, db *sql.DB, changes *Changes, wait func(context.Context) error) *Verifier {
 	ctx, cancel := context.WithCancel(ctx)
-	v := &Verifier{plan: p, db: db, changes: changes, wait: wait, log: log, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	v := &Verifier{plan: p, db: db, changes: changes, wait: wait, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go v.run(ctx)
 	return v
 }

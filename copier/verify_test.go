@@ -61,7 +61,7 @@ func TestVerifierCoverage(t *testing.T) {
 		{"past the end", []Chunk{{nil, nil}, {k(1), nil}}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := StartVerifier(t.Context(), p, db, NewChanges(), nil, nil)
+			v := StartVerifier(t.Context(), p, db, NewChanges(), nil)
 			defer v.Stop()
 			for _, c := range tc.chunks {
 				v.Add([]Chunk{c})
@@ -91,7 +91,7 @@ func TestChecksumRestFindsDifferences(t *testing.T) {
 	changes := NewChanges()
 	changes.TrackTouched(1000)
 	stream := startStream(t, sb, db, p, changes)
-	v := StartVerifier(t.Context(), p, db, changes, nil, nil)
+	v := StartVerifier(t.Context(), p, db, changes, nil)
 	defer v.Stop()
 	c := &Copier{DB: db, Plan: p, Changes: changes, MaxChunk: 500, Threads: 2}
 	// A row of the first round goes wrong behind the binlog's back before

@@ -286,7 +286,7 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 	// A copy resumed half way has chunks nobody checked: the whole table
 	// is compared at the end.
 	if incremental && wm == nil && !done {
-		m.verifier = copier.StartVerifier(ctx, plan, m.db, m.changes, m.verifyWait, m.log)
+		m.verifier = copier.StartVerifier(ctx, plan, m.db, m.changes, m.verifyWait)
 		m.copier.Copied = m.verifier.Add
 	}
 	return nil
