@@ -25,6 +25,16 @@ func snapshots(t *testing.T, db *sql.DB) [2]Querier {
 	return out
 }
 
+// rowsTable creates src (id, v) with rows 1..n and an empty shadow
+// _src_new like it, and returns godwit's pool and the plan between them.
+func rowsTable(t *testing.T, sb *sandboxtest.Sandbox, n int) (*sql.DB, *Plan) {
+	t.Helper()
+	sb.Exec(t, "CREATE TABLE src (id INT NOT NULL PRIMARY KEY, v VARCHAR(20))")
+	sb.Exec(t, fmt.Sprintf("INSERT INTO src SELECT seq, CONCAT('row', seq) FROM seq_1_to_%d", n))
+	sb.Exec(t, "CREATE TABLE _src_new LIKE src")
+	return openGodwit(t, sb), planFor(t, sb, "src", "_src_new", "PRIMARY")
+}
+
 func checksumRest(t *testing.T, db *sql.DB, p *Plan, keys [][]any) ChecksumResult {
 	t.Helper()
 	res, err := p.ChecksumRest(t.Context(), snapshots(t, db), keys, nil, nil)
@@ -40,12 +50,8 @@ func checksumRest(t *testing.T, db *sql.DB, p *Plan, keys [][]any) ChecksumResul
 // the final checksum compares the whole table.
 func TestVerifierCoverage(t *testing.T) {
 	sb := sandboxtest.New(t)
-	sb.Exec(t, "CREATE TABLE src (id INT NOT NULL PRIMARY KEY, v INT)")
-	sb.Exec(t, "INSERT INTO src SELECT seq, seq FROM seq_1_to_100")
-	sb.Exec(t, "CREATE TABLE _src_new LIKE src")
+	db, p := rowsTable(t, sb, 100)
 	sb.Exec(t, "INSERT INTO _src_new SELECT * FROM src")
-	db := openGodwit(t, sb)
-	p := planFor(t, sb, "src", "_src_new", "PRIMARY")
 	k := func(v int64) []any { return []any{v} }
 	for _, tc := range []struct {
 		name     string
@@ -83,11 +89,7 @@ func TestVerifierCoverage(t *testing.T) {
 // swap.
 func TestChecksumRestFindsDifferences(t *testing.T) {
 	sb := sandboxtest.New(t)
-	sb.Exec(t, "CREATE TABLE src (id INT NOT NULL PRIMARY KEY, v VARCHAR(20))")
-	sb.Exec(t, "INSERT INTO src SELECT seq, CONCAT('row', seq) FROM seq_1_to_3000")
-	sb.Exec(t, "CREATE TABLE _src_new LIKE src")
-	db := openGodwit(t, sb)
-	p := planFor(t, sb, "src", "_src_new", "PRIMARY")
+	db, p := rowsTable(t, sb, 3000)
 	changes := NewChanges()
 	changes.TrackTouched(1000)
 	stream := startStream(t, sb, db, p, changes)
@@ -147,16 +149,12 @@ func TestChecksumRestFindsDifferences(t *testing.T) {
 // and leaves out the keys it is told to skip.
 func TestDifferingKeysSplit(t *testing.T) {
 	sb := sandboxtest.New(t)
-	sb.Exec(t, "CREATE TABLE src (id INT NOT NULL PRIMARY KEY, v VARCHAR(20))")
-	sb.Exec(t, "INSERT INTO src SELECT seq, CONCAT('row', seq) FROM seq_1_to_25000")
-	sb.Exec(t, "CREATE TABLE _src_new LIKE src")
+	db, p := rowsTable(t, sb, 25000)
 	sb.Exec(t, "INSERT INTO _src_new SELECT * FROM src")
 	sb.Exec(t, "UPDATE _src_new SET v = 'wrong' WHERE id IN (3, 12000, 24999)")
 	sb.Exec(t, "DELETE FROM _src_new WHERE id = 15000")
 	sb.Exec(t, "INSERT INTO _src_new VALUES (30000, 'extra')")
 	sb.Exec(t, "UPDATE src SET v = 'in flight' WHERE id = 20000")
-	db := openGodwit(t, sb)
-	p := planFor(t, sb, "src", "_src_new", "PRIMARY")
 	for _, tc := range []struct {
 		chunk Chunk
 		want  string
