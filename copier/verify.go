@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
@@ -313,7 +314,8 @@ const checksumKeyBatch = 500
 // different (Changes.Touched). Last it counts both tables' rows: a row
 // lost or added where no key says so (a write the binlog did not carry,
 // into either table) shows there, and the caller then compares the whole
-// table.
+// table. wait runs before every step and every countWaitEvery while the
+// tables are counted.
 func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
 	step := func() error {
@@ -358,16 +360,37 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, 
 	if len(keys) > 0 && p.Key.Index == "PRIMARY" {
 		hint = " FORCE INDEX (PRIMARY)"
 	}
+	// The counts are the longest step: wait keeps running meanwhile, so
+	// that the caller can go on applying changes.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var errs [2]error
 	var wg sync.WaitGroup
 	for i, shadow := range []bool{false, true} {
 		wg.Go(func() {
-			errs[i] = snap[i].QueryRowContext(ctx, mysqlx.Tag+"SELECT COUNT(*) FROM "+p.table(shadow)+hint).Scan(&res.Counts[i])
+			errs[i] = snap[i].QueryRowContext(cctx, mysqlx.Tag+"SELECT COUNT(*) FROM "+p.table(shadow)+hint).Scan(&res.Counts[i])
 		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
-		return res, fmt.Errorf("count rows: %w", err)
+	counted := make(chan struct{})
+	go func() { wg.Wait(); close(counted) }()
+	tick := time.NewTicker(countWaitEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-counted:
+			if err := errors.Join(errs[:]...); err != nil {
+				return res, fmt.Errorf("count rows: %w", err)
+			}
+			return res, nil
+		case <-tick.C:
+			if err := step(); err != nil {
+				cancel()
+				<-counted
+				return res, err
+			}
+		}
 	}
-	return res, nil
 }
+
+// countWaitEvery is how often ChecksumRest runs wait while it counts.
+const countWaitEvery = 250 * time.Millisecond
