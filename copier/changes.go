@@ -70,21 +70,14 @@ func (c *Changes) Touched() ([][]any, bool) {
 	if c.touched == nil || c.overflowed {
 		return nil, false
 	}
-	out := make([][]any, 0, len(c.touched))
-	for _, v := range c.touched {
-		out = append(out, v)
-	}
-	return out, true
+	return keysOf(c.touched), true
 }
 
 // Take removes and returns every pending key.
 func (c *Changes) Take() [][]any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([][]any, 0, len(c.pending))
-	for _, v := range c.pending {
-		out = append(out, v)
-	}
+	out := keysOf(c.pending)
 	clear(c.pending)
 	return out
 }
@@ -104,11 +97,7 @@ func (c *Changes) Pending(limit int) ([][]any, bool) {
 	if len(c.pending) > limit {
 		return nil, false
 	}
-	out := make([][]any, 0, len(c.pending))
-	for _, v := range c.pending {
-		out = append(out, v)
-	}
-	return out, true
+	return keysOf(c.pending), true
 }
 
 // Seen is the number of row changes recorded so far.
@@ -126,4 +115,13 @@ func (c *Changes) Restore(keys [][]any) {
 		c.pending[mapKey(v)] = v
 	}
 	c.mu.Unlock()
+}
+
+// keysOf returns the key values of a set, in no order.
+func keysOf(set map[string][]any) [][]any {
+	out := make([][]any, 0, len(set))
+	for _, v := range set {
+		out = append(out, v)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/godwit-db/godwit/internal/mysqlx"
 	"github.com/godwit-db/godwit/migrate"
 )
 
@@ -83,11 +84,8 @@ Exit codes:
      rerun the same godwit migrate to resume it, or godwit abort`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := conn.config(cmd.Flags())
+			cfg, err := controlConfig(cmd, &conn, output)
 			if err != nil {
-				return err
-			}
-			if err := checkOutputFlag(output); err != nil {
 				return err
 			}
 			ts, err := migrate.ReadStatus(cmd.Context(), cfg, conn.table)
@@ -274,11 +272,8 @@ Exit codes:
      starting and has no checkpoint table yet)`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := conn.config(cmd.Flags())
+			cfg, err := controlConfig(cmd, &conn, output)
 			if err != nil {
-				return err
-			}
-			if err := checkOutputFlag(output); err != nil {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -370,4 +365,14 @@ func inPhase(p migrate.Phase) string {
 		return ""
 	}
 	return " (in phase " + string(p) + ")"
+}
+
+// controlConfig checks the flags every control command shares and returns
+// the connection they name.
+func controlConfig(cmd *cobra.Command, conn *connFlags, output string) (mysqlx.Config, error) {
+	cfg, err := conn.config(cmd.Flags())
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, checkOutputFlag(output)
 }
