@@ -117,11 +117,14 @@ func (c *Changes) Restore(keys [][]any) {
 	c.mu.Unlock()
 }
 
-// keysOf returns the key values of a set, in no order.
+// keysOf returns the key values of a set in key order (sortKeys): a batch
+// of them then reads neighbouring rows, where map order would spread every
+// batch over the whole table.
 func keysOf(set map[string][]any) [][]any {
 	out := make([][]any, 0, len(set))
 	for _, v := range set {
 		out = append(out, v)
 	}
+	sortKeys(out)
 	return out
 }

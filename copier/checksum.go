@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
@@ -23,6 +24,9 @@ type ChecksumResult struct {
 	MismatchedKeys [][]any
 	Examples       []string // the first differing keys, for the report
 	Counts         [2]int64 // rows of source and shadow (ChecksumRest)
+
+	// Where ChecksumRest spent its time: comparing keys, counting rows.
+	KeysTook, CountTook time.Duration
 }
 
 // rowHash renders one row of a side for hashing: its checksum

@@ -247,7 +247,11 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 		c.report()
 		return 0, nil
 	}
+	start := time.Now()
 	n, err := c.Plan.applyTx(ctx, c.DB, current, again, lower, upto)
+	if took := time.Since(start); took > slowApply {
+		c.Log.Warn("applying changes was slow: the shadow lags by as much", "keys", len(current)+len(again), "took", took.Round(time.Millisecond).String())
+	}
 	if err != nil {
 		c.Changes.Restore(append(current, again...))
 		return 0, err
@@ -261,6 +265,9 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// slowApply is how long one flush may take before it is logged.
+const slowApply = 500 * time.Millisecond
 
 // Resumable is where a new run may pick this copy up: the binlog position
 // to stream from and the watermark to copy on from. It is the boundary of

@@ -551,3 +551,28 @@ func ExampleKey_compare() {
 	// ((`a` > ?) OR (`a` = ? AND `b` > ?))
 	// [abc abc 7]
 }
+
+func TestSortKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		in   [][]any
+		want [][]any
+	}{
+		{"signed", [][]any{{int64(10)}, {int64(-3)}, {int64(9)}, {int64(math.MinInt64)}},
+			[][]any{{int64(math.MinInt64)}, {int64(-3)}, {int64(9)}, {int64(10)}}},
+		{"unsigned from binlog and server", [][]any{{uint64(math.MaxUint64)}, {int64(7)}, {uint64(3)}, {int64(-1)}},
+			[][]any{{int64(-1)}, {uint64(3)}, {int64(7)}, {uint64(math.MaxUint64)}}},
+		{"composite", [][]any{{int64(2), "a"}, {int64(1), "b"}, {int64(1), "a"}},
+			[][]any{{int64(1), "a"}, {int64(1), "b"}, {int64(2), "a"}}},
+		{"binary", [][]any{{[]byte{2}}, {[]byte{1, 9}}, {[]byte{1}}},
+			[][]any{{[]byte{1}}, {[]byte{1, 9}}, {[]byte{2}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sortKeys(tt.in)
+			if fmt.Sprint(tt.in) != fmt.Sprint(tt.want) {
+				t.Errorf("sortKeys = %v, want %v", tt.in, tt.want)
+			}
+		})
+	}
+}

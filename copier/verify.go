@@ -318,6 +318,7 @@ const checksumKeyBatch = 500
 // tables are counted.
 func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
+	start := time.Now()
 	step := func() error {
 		if wait != nil {
 			if err := wait(ctx); err != nil {
@@ -351,6 +352,7 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, 
 	if err := step(); err != nil {
 		return res, err
 	}
+	res.KeysTook = time.Since(start)
 	// A snapshot reads a secondary index page changed since it began only
 	// by looking every row up in the clustered index: under writes, a
 	// count over the smallest index (the server's choice) became 1M random
@@ -378,6 +380,7 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, 
 	for {
 		select {
 		case <-counted:
+			res.CountTook = time.Since(start) - res.KeysTook
 			if err := errors.Join(errs[:]...); err != nil {
 				return res, fmt.Errorf("count rows: %w", err)
 			}
@@ -393,4 +396,4 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys [][]any, 
 }
 
 // countWaitEvery is how often ChecksumRest runs wait while it counts.
-const countWaitEvery = 250 * time.Millisecond
+const countWaitEvery = 50 * time.Millisecond

@@ -118,7 +118,8 @@ func (m *migration) verify(ctx context.Context) error {
 		}
 		if len(res.Mismatched)+len(res.MismatchedKeys) == 0 {
 			m.log.Info("checksum: the tables are equal", "incremental", incremental, "chunks", m.summary.ChecksumChunks, "rows", m.summary.ChecksumRows,
-				"chunks_differing_during_copy", ahead.Differed, "keys_compared_again", res.Keys, "rows_compared_again", m.summary.ChecksumRechecked, "took", time.Since(start).Round(time.Millisecond).String())
+				"chunks_differing_during_copy", ahead.Differed, "keys_compared_again", res.Keys, "rows_compared_again", m.summary.ChecksumRechecked,
+				"keys_took", res.KeysTook.Round(time.Millisecond).String(), "count_took", res.CountTook.Round(time.Millisecond).String(), "took", time.Since(start).Round(time.Millisecond).String())
 			return nil
 		}
 		m.summary.ChecksumRepairs += len(res.Mismatched) + len(res.MismatchedKeys)
@@ -150,10 +151,6 @@ func (m *migration) verify(ctx context.Context) error {
 	}
 }
 
-// checksumApplyEvery is how often the checksum before the swap stops to
-// apply the changes that came in.
-const checksumApplyEvery = 250 * time.Millisecond
-
 // checksumWait runs before each step of the checksum before the swap: it
 // waits like the copy, and applies the changes that came in. The checksum
 // reads snapshots, so the shadow may move under it; not applying would
@@ -163,7 +160,7 @@ func (m *migration) checksumWait(ctx context.Context) error {
 	if err := m.copyWait(ctx); err != nil {
 		return err
 	}
-	if time.Since(m.checksumApplied) < checksumApplyEvery {
+	if time.Since(m.checksumApplied) < applyEvery {
 		return nil
 	}
 	m.checksumApplied = time.Now()

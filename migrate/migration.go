@@ -50,6 +50,7 @@ type migration struct {
 	resumeCutover   bool          // it was killed in its cut-over, before the swap
 	status          *statusWriter // publishes the status row for godwit status (control.go)
 	checkpointSaved time.Time
+	checkpointDone  bool // the last checkpoint saved says the copy is done
 	phase           Phase
 	phaseStart      time.Time
 	summary         Summary

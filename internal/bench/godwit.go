@@ -30,6 +30,7 @@ type phaseTime struct {
 type godwitResult struct {
 	Wall            time.Duration        // from start to exit of the process
 	PeakRSSKiB      int64                // getrusage ru_maxrss of the process
+	CPU             time.Duration        // user and system time of the process
 	Phases          []phaseTime          // from the summary
 	Total           time.Duration        // godwit's own total
 	CutoverStall    time.Duration        // writes held back by the successful attempt
@@ -91,6 +92,7 @@ func runGodwit(ctx context.Context, c config, logPath string, onPhase func(phase
 	res.Wall = time.Since(start)
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.PeakRSSKiB = int64(ru.Maxrss) // KiB on Linux
+		res.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	res.fromSummary()
 	if werr != nil {

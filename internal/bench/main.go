@@ -40,6 +40,7 @@ type config struct {
 	warmup      time.Duration
 	after       time.Duration
 	runs        map[string]bool
+	repeat      int // native and idle runs per scale, in pairs
 	outDir      string
 	keep        bool
 }
@@ -68,6 +69,7 @@ func main() {
 	flag.DurationVar(&c.after, "after", 2*time.Second, "writes after godwit exits (they land in the new table)")
 	flag.StringVar(&c.replicaMode, "replica", replicaDuring, "when the sandbox replica applies a run's writes: during (as they come, on this host's cores) or after (its SQL thread stopped for the timed run, as when the replica has a host of its own; its catch-up is reported)")
 	flag.StringVar(&runs, "runs", "native,idle,load", "which runs to make, of native, idle, load")
+	flag.IntVar(&c.repeat, "repeat", 1, "native and idle runs per scale, made in turns; the ratio reported is the median of the pairs (the server's own time varies by 20% from run to run here)")
 	flag.StringVar(&c.outDir, "out", "bench-results", "directory for the JSON results")
 	flag.BoolVar(&c.keep, "keep", false, "keep the "+benchSchema+" schema afterwards")
 	flag.Parse()
@@ -123,6 +125,9 @@ func (c *config) finish(rows int, scales, runs string) error {
 	}
 	if c.replicaMode != replicaDuring && c.replicaMode != replicaAfter {
 		return fmt.Errorf("-replica: %q is neither %s nor %s", c.replicaMode, replicaDuring, replicaAfter)
+	}
+	if c.repeat < 1 {
+		return fmt.Errorf("-repeat must be at least 1, not %d", c.repeat)
 	}
 	if c.rate < 1 || c.writers < 1 {
 		return fmt.Errorf("-rate and -writers must be positive")

@@ -71,9 +71,9 @@ func (res *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\n== results: ALTER TABLE %s %s on %s, buffer pool %d MiB, %d CPUs, the replica applies %s the runs\n\n",
 		table, res.Alter, res.Server, res.BufferPool>>20, res.CPUs, res.ReplicaMode)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rows\trun\twall\trows/s\tvs native\tcut-over stall\tpeak RSS\treplica behind after\tCPU primary\tCPU replica\tresult\t")
+	fmt.Fprintln(tw, "rows\trun\twall\trows/s\tvs native\tcut-over stall\tpeak RSS\treplica behind after\tCPU primary\tCPU replica\tCPU godwit\tresult\t")
 	for _, r := range res.Runs {
-		wall, rate, vs, stall, rss := "-", "-", "-", "-", "-"
+		wall, rate, vs, stall, rss, own := "-", "-", "-", "-", "-", "-"
 		if r.wall > 0 {
 			wall, rate = r.Wall.String(), si(r.RowsPerSec)
 		}
@@ -85,6 +85,9 @@ func (res *results) print(w io.Writer) {
 			if r.PeakRSSKiB > 0 {
 				rss = fmt.Sprintf("%.0f MiB", float64(r.PeakRSSKiB)/1024)
 			}
+			if r.GodwitCPU > 0 {
+				own = r.GodwitCPU.String()
+			}
 		} else {
 			stall = "whole ALTER"
 		}
@@ -92,10 +95,15 @@ func (res *results) print(w io.Writer) {
 		if r.Error != "" {
 			result = "FAILED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", group(r.Rows), runTitle[r.Run], wall, rate, vs, stall, rss, r.ReplicaBehind,
-			cpuCell(r.PrimaryCPU), cpuCell(r.ReplicaCPU), result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", group(r.Rows), r.title(), wall, rate, vs, stall, rss, r.ReplicaBehind,
+			cpuCell(r.PrimaryCPU), cpuCell(r.ReplicaCPU), own, result)
 	}
 	tw.Flush()
+	for _, rt := range res.Ratios {
+		if rt.Pairs > 1 {
+			fmt.Fprintf(w, "\ngodwit idle vs native COPY at %s rows over %d pairs: median %.2fx (%.2fx to %.2fx)\n", group(int64(rt.Scale*res.Rows)), rt.Pairs, rt.Median, rt.Min, rt.Max)
+		}
+	}
 
 	// godwit's phases, as godwit accounts for them.
 	var phases []string
@@ -119,7 +127,7 @@ func (res *results) print(w io.Writer) {
 			for i, p := range phases {
 				cols[i] = r.phase(p)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", group(r.Rows), runTitle[r.Run], strings.Join(cols, "\t"), r.GodwitTotal)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", group(r.Rows), r.title(), strings.Join(cols, "\t"), r.GodwitTotal)
 		}
 		tw.Flush()
 	}
@@ -150,7 +158,7 @@ func (res *results) print(w io.Writer) {
 	}
 	for _, r := range res.Runs {
 		if r.Error != "" {
-			fmt.Fprintf(w, "\nFAILED %s at %s rows: %s\n", runTitle[r.Run], group(r.Rows), r.Error)
+			fmt.Fprintf(w, "\nFAILED %s at %s rows: %s\n", r.title(), group(r.Rows), r.Error)
 		}
 	}
 }

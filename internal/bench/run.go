@@ -31,6 +31,7 @@ type runResult struct {
 	Scale int    `json:"scale"`
 	Run   string `json:"run"`
 	Rows  int64  `json:"rows"`
+	Pair  int    `json:"pair,omitempty"` // which of the -repeat native and idle pairs
 
 	Wall       dur     `json:"wall_ms"`
 	RowsPerSec float64 `json:"rows_per_s"`
@@ -39,6 +40,7 @@ type runResult struct {
 	Phases          []phaseTime `json:"phases,omitempty"` // godwit's own accounting
 	GodwitTotal     dur         `json:"godwit_total_ms,omitempty"`
 	PeakRSSKiB      int64       `json:"peak_rss_kib,omitempty"`
+	GodwitCPU       dur         `json:"godwit_cpu_ms,omitempty"` // godwit's own user and system time
 	CutoverStall    dur         `json:"cutover_stall_ms,omitempty"`
 	CutoverAttempts int         `json:"cutover_attempts,omitempty"`
 	RowsCopied      int64       `json:"rows_copied,omitempty"`
@@ -87,6 +89,7 @@ type results struct {
 	ReplicaMode  string       `json:"replica_applies"` // during or after the timed runs
 	GodwitFlags  []string     `json:"godwit_flags,omitempty"`
 	Runs         []*runResult `json:"runs"`
+	Ratios       []ratio      `json:"idle_vs_native,omitempty"` // per scale, over the -repeat pairs
 	Failures     []string     `json:"failures"`
 	Elapsed      dur          `json:"elapsed_ms"`
 	stamp        string
@@ -140,24 +143,33 @@ func run(ctx context.Context, c config) (*results, error) {
 
 	for _, scale := range c.scales {
 		var native time.Duration
-		for _, kind := range runOrder {
-			if !c.runs[kind] {
-				continue
+		for pair := 1; pair <= c.repeat; pair++ {
+			for _, kind := range runOrder {
+				// The loaded run is long and measures other things: once.
+				if !c.runs[kind] || (kind == runLoad && pair < c.repeat) {
+					continue
+				}
+				if ctx.Err() != nil {
+					return res.done(), ctx.Err()
+				}
+				r := runOne(ctx, c, db, rep, kind, scale, res.stamp)
+				if c.repeat > 1 && kind != runLoad {
+					r.Pair = pair
+				}
+				if kind == runNative && r.Error == "" {
+					native = r.wall
+				}
+				if native > 0 && r.Error == "" {
+					r.VsNative = round2(r.wall.Seconds() / native.Seconds())
+				}
+				res.Runs = append(res.Runs, r)
+				if r.Error != "" {
+					res.Failures = append(res.Failures, fmt.Sprintf("%s at %d rows: %s", runTitle[kind], r.Rows, r.Error))
+				}
 			}
-			if ctx.Err() != nil {
-				return res.done(), ctx.Err()
-			}
-			r := runOne(ctx, c, db, rep, kind, scale, res.stamp)
-			if kind == runNative && r.Error == "" {
-				native = r.wall
-			}
-			if native > 0 && r.Error == "" {
-				r.VsNative = round2(r.wall.Seconds() / native.Seconds())
-			}
-			res.Runs = append(res.Runs, r)
-			if r.Error != "" {
-				res.Failures = append(res.Failures, fmt.Sprintf("%s at %d rows: %s", runTitle[kind], r.Rows, r.Error))
-			}
+		}
+		if rt, ok := idleRatio(res.Runs, scale); ok {
+			res.Ratios = append(res.Ratios, rt)
 		}
 	}
 	res.done()
@@ -417,6 +429,7 @@ func (r *runResult) fromGodwit(g *godwitResult) {
 	r.Phases = g.Phases
 	r.GodwitTotal = dur(g.Total)
 	r.PeakRSSKiB = g.PeakRSSKiB
+	r.GodwitCPU = dur(g.CPU)
 	r.CutoverStall = dur(g.CutoverStall)
 	r.CutoverAttempts = g.CutoverAttempts
 	r.RowsCopied = g.RowsCopied
