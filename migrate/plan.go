@@ -249,6 +249,16 @@ func (p *Plan) structural(ctx context.Context, m *migration) error {
 			p.add(PlanCheck{Check: name, Status: CheckNotChecked, Message: "checked only once the " + r.Check + " refusal is fixed"})
 		}
 	}
+	// migrate picks up a killed run of this same change: its shadow and
+	// checkpoint are no leftovers.
+	if err := m.detectResume(ctx); err != nil {
+		if err := p.addErr("resume", err); err != nil {
+			return err
+		}
+	} else if m.resume != nil {
+		p.add(PlanCheck{Check: "resume", Status: CheckOK,
+			Message: "an interrupted run of this change left its copy: migrate resumes it (the estimates below are for a whole copy)"})
+	}
 	if err := p.addErr("leftovers", m.checkLeftovers(ctx)); err != nil {
 		return err
 	}

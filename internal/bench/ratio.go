@@ -1,9 +1,6 @@
 package main
 
-import (
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // ratio sums up the idle runs of one scale against their native runs.
 type ratio struct {
@@ -32,12 +29,4 @@ func idleRatio(runs []*runResult, scale int) (ratio, bool) {
 		m = round2((rs[len(rs)/2-1] + rs[len(rs)/2]) / 2)
 	}
 	return ratio{Scale: scale, Pairs: len(rs), Median: m, Min: rs[0], Max: rs[len(rs)-1]}, true
-}
-
-// title names a run in the tables, with its pair when runs repeat.
-func (r *runResult) title() string {
-	if r.Pair > 0 {
-		return fmt.Sprintf("%s #%d", runTitle[r.Run], r.Pair)
-	}
-	return runTitle[r.Run]
 }

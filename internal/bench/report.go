@@ -99,9 +99,11 @@ func (res *results) print(w io.Writer) {
 			cpuCell(r.PrimaryCPU), cpuCell(r.ReplicaCPU), own, result)
 	}
 	tw.Flush()
+	sep := "\n"
 	for _, rt := range res.Ratios {
 		if rt.Pairs > 1 {
-			fmt.Fprintf(w, "\ngodwit idle vs native COPY at %s rows over %d pairs: median %.2fx (%.2fx to %.2fx)\n", group(int64(rt.Scale*res.Rows)), rt.Pairs, rt.Median, rt.Min, rt.Max)
+			fmt.Fprintf(w, "%sgodwit idle vs native COPY at %s rows over %d pairs: median %.2fx (%.2fx to %.2fx)\n", sep, group(int64(rt.Scale*res.Rows)), rt.Pairs, rt.Median, rt.Min, rt.Max)
+			sep = ""
 		}
 	}
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -152,10 +151,11 @@ func run(ctx context.Context, c config) (*results, error) {
 				if ctx.Err() != nil {
 					return res.done(), ctx.Err()
 				}
-				r := runOne(ctx, c, db, rep, kind, scale, res.stamp)
+				numbered := 0
 				if c.repeat > 1 && kind != runLoad {
-					r.Pair = pair
+					numbered = pair
 				}
+				r := runOne(ctx, c, db, rep, kind, scale, numbered, res.stamp)
 				if kind == runNative && r.Error == "" {
 					native = r.wall
 				}
@@ -193,10 +193,10 @@ func (r *results) done() *results {
 }
 
 // runOne makes one run on a fresh table; failures end up in Error.
-func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string, scale int, stamp string) *runResult {
+func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string, scale, pair int, stamp string) *runResult {
 	n := c.rows * scale
-	r := &runResult{Scale: scale, Run: kind, Rows: int64(n), LoadAvg: loadAvg()}
-	fmt.Printf("\n== %s, %d rows (scale %d)\n", runTitle[kind], n, scale)
+	r := &runResult{Scale: scale, Run: kind, Pair: pair, Rows: int64(n), LoadAvg: loadAvg()}
+	fmt.Printf("\n== %s, %d rows (scale %d)\n", r.title(), n, scale)
 	err := func() error {
 		start := time.Now()
 		if err := fill(ctx, db, n); err != nil {
@@ -300,7 +300,7 @@ func compareSums(ctx context.Context, db *sql.DB, name string, want sum, what st
 
 // runGodwitIdle migrates the table with nothing else writing to it.
 func runGodwitIdle(ctx context.Context, c config, db *sql.DB, r *runResult, before sum, stamp string) error {
-	r.GodwitLog = filepath.Join(c.outDir, fmt.Sprintf("%s-%s-x%d.godwit.log", stamp, r.Run, r.Scale))
+	r.GodwitLog = r.logPath(c.outDir, stamp)
 	g := runGodwit(ctx, c, r.GodwitLog, nil)
 	r.PrimaryCPU = r.cpu.primarySince(ctx)
 	r.fromGodwit(g)
@@ -381,7 +381,7 @@ func runGodwitLoad(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 			p.signal()
 		}
 	}
-	r.GodwitLog = filepath.Join(c.outDir, fmt.Sprintf("%s-%s-x%d.godwit.log", stamp, r.Run, r.Scale))
+	r.GodwitLog = r.logPath(c.outDir, stamp)
 	start := time.Now()
 	g := runGodwit(ctx, c, r.GodwitLog, onPhase)
 	end := time.Now()
