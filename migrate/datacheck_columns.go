@@ -50,6 +50,17 @@ func columnConditions(p columnPair) []condition {
 		unit := "1" + strings.Repeat("0", 6-int(fsp(d.ColumnType)[0]-'0'))
 		narrow(fmt.Sprintf("MICROSECOND(%s) %% %s <> 0", x, unit), "fractional seconds would be cut")
 	}
+	// CHAR strips trailing spaces and BINARY pads with zero bytes: the copy
+	// would change those values, and the checksum would refuse the swap
+	// only after the whole copy.
+	if d.DataType == "char" && isTextType(s.DataType) && s.DataType != "char" {
+		add("padding", x+" LIKE '% '", fmt.Sprintf("column %s %s -> %s: values end in spaces, which CHAR strips", s.Name, s.ColumnType, d.ColumnType),
+			fmt.Sprintf("Trim them first (UPDATE ... SET %s = RTRIM(%s)), or keep a VARCHAR.", s.Name, s.Name))
+	}
+	if d.DataType == "binary" && isBinaryType(s.DataType) && s.DataType != "binary" {
+		add("padding", fmt.Sprintf("LENGTH(%s) < %d", x, d.MaxLength), fmt.Sprintf("column %s %s -> %s: values shorter than %d bytes, which BINARY pads with zero bytes", s.Name, s.ColumnType, d.ColumnType, d.MaxLength),
+			"Keep a VARBINARY, or pad those rows first.")
+	}
 	if isTextType(s.DataType) && isTextType(d.DataType) && s.Charset != d.Charset && s.Charset != "" && d.Charset != "" {
 		add("charset", fmt.Sprintf("CAST(CONVERT(CONVERT(%s USING %s) USING %s) AS BINARY) <> CAST(%s AS BINARY)", x, d.Charset, s.Charset, x),
 			fmt.Sprintf("column %s: characters %s cannot represent", s.Name, d.Charset),

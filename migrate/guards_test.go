@@ -160,3 +160,34 @@ func TestCutoverRetriesBehindLongTransaction(t *testing.T) {
 		t.Fatalf("the row written during the retries is missing (%v)", err)
 	}
 }
+
+// TestRefusesPaddingChanges: CHAR strips trailing spaces and BINARY pads
+// with zero bytes. godwit refuses before copying, leaves nothing behind,
+// and the fix it names makes the same change go through.
+func TestRefusesPaddingChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name, create, insert, alter, want, fix string
+	}{
+		{"varchar to char", "a VARCHAR(20)", "('x '), ('y'), (NULL)", "MODIFY a CHAR(20)", "end in spaces", "UPDATE t SET a = RTRIM(a)"},
+		{"text to char", "a TEXT", "('x  '), ('y')", "MODIFY a CHAR(20)", "end in spaces", "UPDATE t SET a = RTRIM(a)"},
+		{"varbinary to binary", "a VARBINARY(4)", "(x'0102'), (x'01020304')", "MODIFY a BINARY(4)", "pads with zero bytes", "UPDATE t SET a = RPAD(a, 4, x'00')"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := sandboxtest.New(t)
+			sb.Exec(t, "CREATE TABLE t (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "+tc.create+")")
+			sb.Exec(t, "INSERT INTO t (a) VALUES "+tc.insert)
+			opt := options(sb, "t", tc.alter)
+			_, err := migrate.Run(context.Background(), opt)
+			if err == nil || !migrate.IsRefusal(err) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want a refusal saying %q, got %v", tc.want, err)
+			}
+			if got := tables(t, sb); strings.Join(got, ",") != "t" {
+				t.Errorf("tables after the refusal: %v", got)
+			}
+			sb.Exec(t, tc.fix)
+			if _, err := migrate.Run(context.Background(), opt); err != nil {
+				t.Fatalf("after %s: %v", tc.fix, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,1 @@
+MODIFY name CHAR(20) NULL
