@@ -65,11 +65,17 @@ func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, u
 
 // applyTx applies keys in one READ COMMITTED transaction, so the shadow
 // never shows a deleted-but-not-yet-recopied row to the checksum. The
-// keys of again are applied only above lower (see Copier.Flush).
+// keys of again are applied only above lower (see Copier.Flush). Its
+// locking reads of the source may meet the application's transactions
+// in a deadlock; rolled back, it is applied again.
 func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
 	if len(keys)+len(again) == 0 {
 		return 0, nil
 	}
+	return retryVictim(func() (int64, error) { return p.applyTxOnce(ctx, db, keys, again, lower, upto) })
+}
+
+func (p *Plan) applyTxOnce(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, fmt.Errorf("apply changes: %w", err)

@@ -82,6 +82,21 @@ func (c *Changes) Take() [][]any {
 	return out
 }
 
+// TakeIf removes and returns the pending keys for which keep is true.
+func (c *Changes) TakeIf(keep func(v []any) bool) [][]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out [][]any
+	for k, v := range c.pending {
+		if keep(v) {
+			out = append(out, v)
+			delete(c.pending, k)
+		}
+	}
+	sortKeys(out)
+	return out
+}
+
 // Len is the number of keys waiting to be applied.
 func (c *Changes) Len() int {
 	c.mu.Lock()

@@ -108,3 +108,17 @@ func TestChangesConcurrent(t *testing.T) {
 		t.Errorf("Seen = %d, want %d", c.Seen(), writers*each)
 	}
 }
+
+func TestChangesTakeIf(t *testing.T) {
+	c := NewChanges()
+	for _, v := range []int64{5, 1, 9, 3} {
+		c.Add([]any{v})
+	}
+	got := c.TakeIf(func(v []any) bool { return v[0].(int64) <= 5 })
+	if fmt.Sprint(got) != "[[1] [3] [5]]" {
+		t.Errorf("TakeIf = %v, want [[1] [3] [5]] in key order", got)
+	}
+	if rest := c.Take(); fmt.Sprint(rest) != "[[9]]" {
+		t.Errorf("left pending: %v, want [[9]]", rest)
+	}
+}

@@ -77,12 +77,19 @@ func (p *Plan) nextChunkWithin(ctx context.Context, db rowQuerier, within Chunk,
 // never blocked by the copy. This is safe because every change committed
 // after the snapshot reaches the shadow through the binlog, applied only
 // once the chunk is done (see Copier).
+//
+// Chunks copied at once insert into the same shadow indexes, where the
+// server may pick one as a deadlock victim; it rolled back, so copying the
+// chunk again is safe.
 func (p *Plan) copyChunk(ctx context.Context, db *sql.DB, c Chunk) (int64, error) {
+	return retryVictim(func() (int64, error) { return p.copyChunkOnce(ctx, db, c) })
+}
+
+// retryVictim runs a transaction up to three times while the server
+// rolls it back as a deadlock victim or after a lock wait timeout.
+func retryVictim(tx func() (int64, error)) (int64, error) {
 	for attempt := 1; ; attempt++ {
-		n, err := p.copyChunkOnce(ctx, db, c)
-		// Chunks copied at once insert into the same shadow indexes, where
-		// the server may pick one as a deadlock victim; it rolled back, so
-		// copying the chunk again is safe.
+		n, err := tx()
 		code := mysqlx.ErrCode(err)
 		if attempt < 3 && (code == mysqlx.ErrDeadlock || code == mysqlx.ErrLockWaitTimeout) {
 			continue

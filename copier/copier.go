@@ -17,17 +17,21 @@ import (
 type Progress struct {
 	RowsCopied  int64
 	RowsApplied int64
-	Chunks      int64
-	ChunkSize   int
-	Pending     int
-	Done        bool
+	// AppliedWhileCopying is the part of RowsApplied applied while a
+	// round copied (see copyRound).
+	AppliedWhileCopying int64
+	Chunks              int64
+	ChunkSize           int
+	Pending             int
+	Done                bool
 }
 
 // Copier copies Plan's source into its shadow.
 //
-// Correctness rests on one ordering: changes are applied only between
-// chunks, and only for keys at or below the watermark (the upper bound of
-// the last copied chunk). A change above the watermark is dropped because
+// Correctness rests on one ordering: changes are applied only for keys at
+// or below the watermark (the upper bound of the last copied chunk), after
+// a round of chunks or, for keys Go can place, while a round copies above
+// the watermark. A change above the watermark is dropped because
 // the copy has not read that row yet and will read its latest version. A
 // change at or below it re-copies the row from the source. So every row
 // ends equal to the source whatever the interleaving of copy and writes.
@@ -56,6 +60,9 @@ type Copier struct {
 	// Copied, when set, receives every round's chunks once they are copied
 	// and the changes that came in meanwhile applied (see Verifier).
 	Copied func(chunks []Chunk)
+	// ApplyDuring is how often changes below the watermark are applied
+	// while a round copies (see copyRound); 0 means 100 ms.
+	ApplyDuring time.Duration
 
 	watermark    []any
 	done         bool
@@ -79,6 +86,9 @@ func (c *Copier) defaults() {
 	}
 	if c.Threads <= 0 {
 		c.Threads = 1
+	}
+	if c.ApplyDuring <= 0 {
+		c.ApplyDuring = 100 * time.Millisecond
 	}
 	if c.progress.ChunkSize == 0 {
 		c.progress.ChunkSize = min(max(1000, c.MinChunk), c.MaxChunk)
@@ -174,6 +184,12 @@ func (c *Copier) nextRound(ctx context.Context, lower []any, size int) ([]Chunk,
 
 // copyRound copies the chunks at once and returns the rows copied and the
 // slowest chunk's time, which the chunk size is tuned to.
+//
+// Meanwhile it applies, every ApplyDuring, the changes at or below the
+// watermark, which the round's chunks (all above it) do not touch: the
+// shadow then lags by that interval, not by a round. It takes only keys
+// it can place against the watermark in Go (integer keys); the rest wait
+// for the flush after the round, which handles what lies above.
 func (c *Copier) copyRound(ctx context.Context, chunks []Chunk) (int64, time.Duration, error) {
 	type result struct {
 		n    int64
@@ -192,16 +208,50 @@ func (c *Copier) copyRound(ctx context.Context, chunks []Chunk) (int64, time.Dur
 			results[i] = result{n, time.Since(start), err}
 		})
 	}
-	wg.Wait()
+	copied := make(chan struct{})
+	go func() { wg.Wait(); close(copied) }()
+	var applyErr error
+	if c.watermark != nil && c.Plan.Key.integers() {
+		tick := time.NewTicker(c.ApplyDuring)
+	wait:
+		for applyErr == nil {
+			select {
+			case <-copied:
+				break wait
+			case <-tick.C:
+				applyErr = c.applyBelowWatermark(ctx)
+			}
+		}
+		tick.Stop()
+	}
+	<-copied
 	var n int64
 	var slowest time.Duration
-	var errs []error
+	errs := []error{applyErr}
 	for _, r := range results {
 		n += r.n
 		slowest = max(slowest, r.took)
 		errs = append(errs, r.err)
 	}
 	return n, slowest, errors.Join(errs...)
+}
+
+// applyBelowWatermark applies the pending changes at or below the
+// watermark (integer keys only, see copyRound).
+func (c *Copier) applyBelowWatermark(ctx context.Context) error {
+	upto := c.watermark
+	keys := c.Changes.TakeIf(func(v []any) bool { return compareKeys(v, upto) <= 0 })
+	if len(keys) == 0 {
+		return nil
+	}
+	n, err := c.Plan.applyTx(ctx, c.DB, keys, nil, nil, upto)
+	if err != nil {
+		c.Changes.Restore(keys)
+		return fmt.Errorf("apply changes while a round copies: %w", err)
+	}
+	c.progress.RowsApplied += n
+	c.progress.AppliedWhileCopying += n
+	return nil
 }
 
 // tune moves the chunk size toward the target chunk time, damped so one

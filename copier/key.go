@@ -273,14 +273,30 @@ func mapKey(v []any) string {
 // hint only: for text under a collation, or mixed types, the order may
 // differ from the server's, which costs reads but nothing else.
 func sortKeys(keys [][]any) {
-	slices.SortFunc(keys, func(a, b []any) int {
-		for i := range min(len(a), len(b)) {
-			if c := compareValue(a[i], b[i]); c != 0 {
-				return c
-			}
+	slices.SortFunc(keys, compareKeys)
+}
+
+// compareKeys orders two key values column by column (see sortKeys for
+// when that is the server's order).
+func compareKeys(a, b []any) int {
+	for i := range min(len(a), len(b)) {
+		if c := compareValue(a[i], b[i]); c != 0 {
+			return c
 		}
-		return cmp.Compare(len(a), len(b))
-	})
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// integers reports whether every key column is an integer: then Go orders
+// key values exactly as the index does, and a key can be placed against
+// the watermark without asking the server.
+func (k Key) integers() bool {
+	for _, c := range k.Columns {
+		if !isInteger(c.DataType) {
+			return false
+		}
+	}
+	return len(k.Columns) > 0
 }
 
 func compareValue(a, b any) int {
