@@ -11,6 +11,8 @@
 #                                and other ports make a private sandbox, which
 #                                a test that restarts the server needs, since
 #                                the shared one serves other tests meanwhile
+#   GODWIT_SANDBOX_BINLOG_SECONDS  binlog files expire after this (default 60)
+#   GODWIT_SANDBOX_MIN_FREE_MIB    start refuses below this free space (4096)
 #
 # restart-primary shuts the primary down cleanly, leaves it down DOWN_SECONDS
 # (default 0), starts it again with the same datadir, port and options, and
@@ -28,6 +30,15 @@ test_user=godwit
 test_password=godwit-sandbox
 repl_password=repl-sandbox
 wait_seconds=60
+# The test suite writes gigabytes of row events, and each one lands three
+# times (primary binlog, replica relay log, replica binlog): small files that
+# expire after a minute keep the sandbox near 1 GiB instead of growing
+# with the run. A resumed migration reads the binlog again only seconds
+# after its interruption; one that finds its file gone says so.
+binlog_keep_seconds=${GODWIT_SANDBOX_BINLOG_SECONDS:-60}
+# What a whole test run needs in the sandbox's directory at its peak, with
+# room to spare: below it, start refuses rather than fail tests midway.
+min_free_mib=${GODWIT_SANDBOX_MIN_FREE_MIB:-4096}
 
 say() { echo "sandbox: $*"; }
 die() { echo "sandbox: error: $*" >&2; exit 1; }
@@ -171,6 +182,7 @@ launch_instance() { # dir, name, port, server id, extra mariadbd options...
 		--log-bin=mariadb-bin --relay-log=relay-bin \
 		--binlog-format=ROW --binlog-row-image=FULL \
 		--log-slave-updates --gtid-strict-mode=ON \
+		--max-binlog-size=64M --binlog-expire-logs-seconds="$binlog_keep_seconds" \
 		--innodb-buffer-pool-size=256M \
 		--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
 		--max-connections=500 \
@@ -305,8 +317,14 @@ cmd_start() {
 			"choose others with GODWIT_SANDBOX_PORT and GODWIT_SANDBOX_REPLICA_PORT"
 	done
 
+	local parent=${TMPDIR:-/tmp} free
+	free=$(df -Pm "$parent" | awk 'NR == 2 { print $4 }')
+	[ "${free:-0}" -ge "$min_free_mib" ] ||
+		die "only ${free:-0} MiB free in $parent; the sandbox needs ${min_free_mib} MiB:" \
+			"free some space, or point TMPDIR at a larger filesystem"
+
 	t0=$(now_ms)
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/godwit-sandbox.XXXXXX")
+	dir=$(mktemp -d "$parent/godwit-sandbox.XXXXXX")
 	touch "$dir/.godwit-sandbox"
 	sock=$(socket "$dir" replica)
 	[ "${#sock}" -lt 100 ] || { rm -rf "$dir"; die "socket path $sock is too long; set a shorter TMPDIR"; }
