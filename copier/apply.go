@@ -3,7 +3,9 @@ package copier
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
@@ -26,28 +28,43 @@ func (p *Plan) apply(ctx context.Context, ex execer, keys [][]any, upto []any) (
 }
 
 // applyRange is apply for the keys above lower only (nil: all of them);
-// the others are neither deleted nor copied.
+// the others are neither deleted nor copied. Every batch is deleted before
+// any is copied again: two keys that swapped the values of a unique index
+// would otherwise meet in the shadow when they fall in different batches.
 func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, upto []any) (int64, error) {
-	var applied int64
+	type batch struct {
+		n    int
+		args []any
+	}
+	var batches []batch
 	for start := 0; start < len(keys); start += applyBatch {
-		batch := keys[start:min(start+applyBatch, len(keys))]
-		var args []any
-		for _, k := range batch {
-			args = append(args, k...)
+		b := batch{n: min(applyBatch, len(keys)-start)}
+		for _, k := range keys[start : start+b.n] {
+			b.args = append(b.args, k...)
 		}
-		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s", mysqlx.Tag, p.shadow(), p.Key.in(true, len(batch)))
-		ins := p.insertSelect() + " WHERE " + p.Key.in(false, len(batch))
 		if lower != nil {
-			args = append(args, p.Key.compareArgs(lower)...)
-			del += " AND " + p.Key.compare(true, ">")
-			ins += " AND " + p.Key.compare(false, ">")
+			b.args = append(b.args, p.Key.compareArgs(lower)...)
 		}
-		if _, err := ex.ExecContext(ctx, del, args...); err != nil {
-			return applied, fmt.Errorf("apply %d changes (delete): %w", len(batch), err)
+		batches = append(batches, b)
+	}
+	above := func(shadow bool) string {
+		if lower == nil {
+			return ""
 		}
+		return " AND " + p.Key.compare(shadow, ">")
+	}
+	for _, b := range batches {
+		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s%s", mysqlx.Tag, p.shadow(), p.Key.in(true, b.n), above(true))
+		if _, err := ex.ExecContext(ctx, del, b.args...); err != nil {
+			return 0, fmt.Errorf("apply %d changes (delete): %w", b.n, err)
+		}
+	}
+	var applied int64
+	for _, b := range batches {
+		ins, args := p.insertSelect()+" WHERE "+p.Key.in(false, b.n)+above(false), b.args
 		if upto != nil {
 			ins += " AND " + p.Key.compare(false, "<=")
-			args = append(args, p.Key.compareArgs(upto)...)
+			args = append(args[:len(args):len(args)], p.Key.compareArgs(upto)...)
 		}
 		// MariaDB sends a transaction's events before its commit is visible;
 		// a locking read waits for that commit instead of reading the row
@@ -55,12 +72,48 @@ func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, u
 		ins += " LOCK IN SHARE MODE"
 		res, err := ex.ExecContext(ctx, ins, args...)
 		if err != nil {
-			return applied, fmt.Errorf("apply %d changes (insert): %w", len(batch), err)
+			return applied, fmt.Errorf("apply %d changes (insert): %w", b.n, err)
 		}
 		n, _ := res.RowsAffected()
 		applied += n
 	}
 	return applied, nil
+}
+
+// applyParts is at most how many transactions apply one flush's keys at
+// once, each of at least applyPartKeys keys. On a table larger than the
+// buffer pool every key applied costs reads from disk, which a statement
+// makes one after another; the disk serves several at once (measured here:
+// 15k random 16 KiB reads/s one at a time, 41k four at a time).
+const applyParts, applyPartKeys = 4, 100
+
+// applyParallel is applyTx over up to applyParts runs of consecutive keys,
+// each its own transaction, at once; the keys of again go with the first.
+// Keys must be sorted, so that the parts hold disjoint ranges of the key
+// and meet on no page but at their edges. A part that fails leaves the
+// others applied: applying a key again is harmless.
+func (p *Plan) applyParallel(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
+	parts := min(applyParts, len(keys)/applyPartKeys)
+	if parts <= 1 {
+		return p.applyTx(ctx, db, keys, again, lower, upto)
+	}
+	var applied [applyParts]int64
+	var errs [applyParts]error
+	var wg sync.WaitGroup
+	for i := range parts {
+		part := keys[len(keys)*i/parts : len(keys)*(i+1)/parts]
+		var with [][]any
+		if i == 0 {
+			with = again
+		}
+		wg.Go(func() { applied[i], errs[i] = p.applyTx(ctx, db, part, with, lower, upto) })
+	}
+	wg.Wait()
+	var n int64
+	for _, a := range applied {
+		n += a
+	}
+	return n, errors.Join(errs[:]...)
 }
 
 // applyTx applies keys in one READ COMMITTED transaction, so the shadow

@@ -298,7 +298,7 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 		return 0, nil
 	}
 	start := time.Now()
-	n, err := c.Plan.applyTx(ctx, c.DB, current, again, lower, upto)
+	n, err := c.Plan.applyParallel(ctx, c.DB, current, again, lower, upto)
 	if took := time.Since(start); took > slowApply {
 		c.Log.Warn("applying changes was slow: the shadow lags by as much", "keys", len(current)+len(again), "took", took.Round(time.Millisecond).String())
 	}

@@ -384,7 +384,7 @@ func copyCompositeKeyUnderWrites(t *testing.T, threads int) {
 	if !ok || len(keys) == 0 {
 		t.Fatalf("touched keys: %d (%v)", len(keys), ok)
 	}
-	res := checksumRest(t, db, p, keys)
+	res := checksumRest(t, db, p, keys, v.Splits)
 	t.Logf("during the copy: %d chunks, %d rows, %d differed (%d keys); after: %d keys compared again", v.Chunks, v.Rows, v.Differed, v.Suspects, res.Keys)
 	if len(res.MismatchedKeys) != 0 || res.Counts[0] != res.Counts[1] || res.Keys != int64(len(keys)) {
 		t.Fatalf("checksum of the rest: %+v, want no difference over %d keys", res, len(keys))

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/godwit-db/godwit/internal/sandboxtest"
@@ -35,9 +36,9 @@ func rowsTable(t *testing.T, sb *sandboxtest.Sandbox, n int) (*sql.DB, *Plan) {
 	return openGodwit(t, sb), planFor(t, sb, "src", "_src_new", "PRIMARY")
 }
 
-func checksumRest(t *testing.T, db *sql.DB, p *Plan, keys [][]any) ChecksumResult {
+func checksumRest(t *testing.T, db *sql.DB, p *Plan, keys, splits [][]any) ChecksumResult {
 	t.Helper()
-	res, err := p.ChecksumRest(t.Context(), snapshots(t, db), keys, nil, nil)
+	res, err := p.ChecksumRest(t.Context(), snapshots(t, db), keys, splits, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +87,11 @@ func TestVerifierCoverage(t *testing.T) {
 // TestChecksumRestFindsDifferences: a row that differs when its chunk is
 // checked during the copy, a changed key whose shadow row is wrong, and a
 // row lost from the shadow where no key says so, are all found before the
-// swap.
+// swap. The rows are counted in the ranges between the Verifier's splits.
 func TestChecksumRestFindsDifferences(t *testing.T) {
 	sb := sandboxtest.New(t)
+	defer func(n int64) { countRangeRows = n }(countRangeRows)
+	countRangeRows = 700
 	db, p := rowsTable(t, sb, 3000)
 	changes := NewChanges()
 	changes.TrackTouched(1000)
@@ -111,6 +114,10 @@ func TestChecksumRestFindsDifferences(t *testing.T) {
 	if err != nil || !ahead.Complete || ahead.Differed != 1 || ahead.Suspects != 1 || ahead.Rows != 3000 {
 		t.Fatalf("verified during the copy: %+v (%v), want complete with one differing row", ahead, err)
 	}
+	if len(ahead.Splits) < 2 || len(ahead.Splits) > 4 || !increasing(ahead.Splits) {
+		t.Fatalf("splits %v: want 2-4 increasing keys, at least 700 rows apart, for 3000 rows", ahead.Splits)
+	}
+	splits := ahead.Splits
 	for id := 100; id < 110; id++ {
 		sb.Exec(t, "UPDATE src SET v = 'changed' WHERE id = ?", id)
 	}
@@ -119,28 +126,47 @@ func TestChecksumRestFindsDifferences(t *testing.T) {
 	if !ok || len(keys) != 11 {
 		t.Fatalf("touched: %v (%v), want the 10 updated keys and the differing one", keys, ok)
 	}
-	res := checksumRest(t, db, p, keys)
+	res := checksumRest(t, db, p, keys, splits)
 	if len(res.MismatchedKeys) == 0 || fmt.Sprint(res.Examples) != "[differs: ('7')]" || res.Keys != 11 {
 		t.Fatalf("the row wrong since the copy: %+v", res)
 	}
 	sb.Exec(t, "UPDATE _src_new SET v = 'row7' WHERE id = 7")
-	if res := checksumRest(t, db, p, keys); len(res.MismatchedKeys) != 0 || res.Counts != [2]int64{3000, 3000} {
+	if res := checksumRest(t, db, p, keys, splits); len(res.MismatchedKeys) != 0 || res.Counts != [2]int64{3000, 3000} {
 		t.Fatalf("clean: %+v", res)
 	}
 
 	// A wrong row under a changed key (as if an apply had gone wrong).
 	sb.Exec(t, "UPDATE _src_new SET v = 'wrong' WHERE id = 105")
-	res = checksumRest(t, db, p, keys)
+	res = checksumRest(t, db, p, keys, splits)
 	if len(res.MismatchedKeys) == 0 || fmt.Sprint(res.Examples) != "[differs: ('105')]" {
 		t.Fatalf("wrong changed row: %+v", res)
 	}
 	sb.Exec(t, "UPDATE _src_new SET v = 'changed' WHERE id = 105")
 
-	// A row lost from the shadow behind the binlog's back: the counts.
-	sb.Exec(t, "DELETE FROM _src_new WHERE id = 2000")
-	res = checksumRest(t, db, p, keys)
-	if len(res.MismatchedKeys) != 0 || res.Counts != [2]int64{3000, 2999} {
-		t.Fatalf("lost row: %+v", res)
+	// A row lost from the shadow behind the binlog's back, or added: the
+	// counts, whether the row lies inside a range or on a split, which
+	// belongs to the range below it.
+	for _, tc := range []struct {
+		name, stmt, undo string
+		want             [2]int64
+	}{
+		{"lost", "DELETE FROM _src_new WHERE id = 2999", "INSERT INTO _src_new SELECT * FROM src WHERE id = 2999", [2]int64{3000, 2999}},
+		{"lost on a split", "DELETE FROM _src_new WHERE id = ?", "INSERT INTO _src_new SELECT * FROM src WHERE id = ?", [2]int64{3000, 2999}},
+		{"added", "INSERT INTO _src_new VALUES (5000, 'extra')", "DELETE FROM _src_new WHERE id = 5000", [2]int64{3000, 3001}},
+	} {
+		var args []any
+		if strings.Contains(tc.stmt, "?") {
+			args = splits[0]
+		}
+		sb.Exec(t, tc.stmt, args...)
+		res = checksumRest(t, db, p, keys, splits)
+		if len(res.MismatchedKeys) != 0 || res.Counts != tc.want {
+			t.Fatalf("%s row: %+v, want counts %v", tc.name, res, tc.want)
+		}
+		sb.Exec(t, tc.undo, args...)
+	}
+	if res := checksumRest(t, db, p, keys, splits); res.Counts != [2]int64{3000, 3000} {
+		t.Fatalf("after undoing: %+v", res)
 	}
 }
 
@@ -176,4 +202,13 @@ func TestDifferingKeysSplit(t *testing.T) {
 			t.Errorf("chunk %v: differing keys %v, want %s", tc.chunk, ids, tc.want)
 		}
 	}
+}
+
+func increasing(keys [][]any) bool {
+	for i := 1; i < len(keys); i++ {
+		if compareKeys(keys[i-1], keys[i]) >= 0 {
+			return false
+		}
+	}
+	return true
 }

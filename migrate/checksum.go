@@ -98,7 +98,7 @@ func (m *migration) verify(ctx context.Context) error {
 		start := time.Now()
 		res, err := m.checksumOnce(ctx, func(snap [2]copier.Querier, report func(copier.ChecksumResult)) (copier.ChecksumResult, error) {
 			if incremental {
-				return m.copier.Plan.ChecksumRest(ctx, snap, keys, m.checksumWait, report)
+				return m.copier.Plan.ChecksumRest(ctx, snap, keys, ahead.Splits, m.checksumWait, report)
 			}
 			return m.copier.Plan.Checksum(ctx, snap, m.db, m.checksumWait, report)
 		})
