@@ -366,10 +366,9 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys, splits [
 	// A snapshot reads a secondary index page changed since it began only
 	// by looking every row up in the clustered index: under writes, a
 	// count over the smallest index (the server's choice) became 1M random
-	// lookups and took 18 s where the primary key's scan takes 0.6 s. Idle,
-	// the smallest index is the cheapest.
-	// With no key changed, nothing was written meanwhile either, most
-	// likely: one count each, over the smallest index, is the cheapest.
+	// lookups and took 18 s where the primary key's scan takes 0.6 s. With
+	// no key changed, most likely nothing is written meanwhile either: one
+	// count a table, over the smallest index, is then the cheapest.
 	hint := ""
 	switch {
 	case len(keys) == 0:
