@@ -90,12 +90,18 @@ func (p *Plan) copyChunk(ctx context.Context, db *sql.DB, c Chunk) (int64, error
 func retryVictim(tx func() (int64, error)) (int64, error) {
 	for attempt := 1; ; attempt++ {
 		n, err := tx()
-		code := mysqlx.ErrCode(err)
-		if attempt < 3 && (code == mysqlx.ErrDeadlock || code == mysqlx.ErrLockWaitTimeout) {
+		if attempt < 3 && victim(err) {
 			continue
 		}
 		return n, err
 	}
+}
+
+// victim says the server rolled the transaction back to break a deadlock
+// or after a lock wait timeout: it may run again.
+func victim(err error) bool {
+	code := mysqlx.ErrCode(err)
+	return code == mysqlx.ErrDeadlock || code == mysqlx.ErrLockWaitTimeout
 }
 
 func (p *Plan) copyChunkOnce(ctx context.Context, db *sql.DB, c Chunk) (int64, error) {

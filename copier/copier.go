@@ -219,7 +219,10 @@ func (c *Copier) copyRound(ctx context.Context, chunks []Chunk) (int64, time.Dur
 			case <-copied:
 				break wait
 			case <-tick.C:
-				applyErr = c.applyBelowWatermark(ctx)
+				var yielded bool
+				if yielded, applyErr = c.applyBelowWatermark(ctx); yielded {
+					break wait
+				}
 			}
 		}
 		tick.Stop()
@@ -237,21 +240,29 @@ func (c *Copier) copyRound(ctx context.Context, chunks []Chunk) (int64, time.Dur
 }
 
 // applyBelowWatermark applies the pending changes at or below the
-// watermark (integer keys only, see copyRound).
-func (c *Copier) applyBelowWatermark(ctx context.Context) error {
+// watermark (integer keys only, see copyRound). It yields when the server
+// keeps picking it as a deadlock victim: the round's chunks insert into
+// the same shadow indexes (a unique one checks its neighbours with locks),
+// and being the smaller transaction it loses every time. Its keys then
+// wait for the flush after the round, which nothing runs beside.
+func (c *Copier) applyBelowWatermark(ctx context.Context) (yielded bool, err error) {
 	upto := c.watermark
 	keys := c.Changes.TakeIf(func(v []any) bool { return compareKeys(v, upto) <= 0 })
 	if len(keys) == 0 {
-		return nil
+		return false, nil
 	}
 	n, err := c.Plan.applyTx(ctx, c.DB, keys, nil, nil, upto)
 	if err != nil {
 		c.Changes.Restore(keys)
-		return fmt.Errorf("apply changes while a round copies: %w", err)
+		if victim(err) {
+			c.Log.Debug("applying while a round copies lost to its chunks; the flush after the round applies the keys", "keys", len(keys), "err", err)
+			return true, nil
+		}
+		return false, fmt.Errorf("apply changes while a round copies: %w", err)
 	}
 	c.progress.RowsApplied += n
 	c.progress.AppliedWhileCopying += n
-	return nil
+	return false, nil
 }
 
 // tune moves the chunk size toward the target chunk time, damped so one
