@@ -90,8 +90,10 @@ const applyParts, applyPartKeys = 4, 100
 // applyParallel is applyTx over up to applyParts runs of consecutive keys,
 // each its own transaction, at once; the keys of again go with the first.
 // Keys must be sorted, so that the parts hold disjoint ranges of the key
-// and meet on no page but at their edges. A part that fails leaves the
-// others applied: applying a key again is harmless.
+// and share clustered-index pages only at their edges (a secondary index
+// they share throughout; a unique one may make two parts deadlock, and
+// the victim runs again). A part that fails leaves the others applied:
+// applying a key again is harmless.
 func (p *Plan) applyParallel(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
 	parts := min(applyParts, len(keys)/applyPartKeys)
 	if parts <= 1 {
