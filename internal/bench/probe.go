@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,6 +143,22 @@ type lagStats struct {
 	Max        dur    `json:"max_ms"`
 	MaxPhase   string `json:"max_phase"`  // godwit's phase when the slowest probe committed
 	Unresolved int    `json:"unresolved"` // still unseen when the probe stopped
+	// PhaseMax is the slowest probe of each phase: a change to one phase's
+	// applying shows there while another phase may hold the overall max.
+	PhaseMax []phaseLag `json:"phase_max"`
+}
+
+type phaseLag struct {
+	Phase string `json:"phase"`
+	Max   dur    `json:"max_ms"`
+}
+
+func (l lagStats) phaseMaxes() string {
+	var out []string
+	for _, p := range l.PhaseMax {
+		out = append(out, p.Phase+" "+p.Max.String())
+	}
+	return strings.Join(out, ", ")
 }
 
 func (p *probe) stats() lagStats {
@@ -151,5 +168,14 @@ func (p *probe) stats() lagStats {
 	d := slices.Clone(p.lags)
 	slices.Sort(d)
 	slowest := p.phases[slices.Index(p.lags, slices.Max(p.lags))]
-	return lagStats{N: len(d), P50: dur(d[len(d)/2]), Max: dur(d[len(d)-1]), MaxPhase: slowest, Unresolved: p.unresolved}
+	var perPhase []phaseLag // in the order the phases came
+	for i, l := range p.lags {
+		j := slices.IndexFunc(perPhase, func(pl phaseLag) bool { return pl.Phase == p.phases[i] })
+		if j < 0 {
+			j = len(perPhase)
+			perPhase = append(perPhase, phaseLag{Phase: p.phases[i]})
+		}
+		perPhase[j].Max = max(perPhase[j].Max, dur(l))
+	}
+	return lagStats{N: len(d), P50: dur(d[len(d)/2]), Max: dur(d[len(d)-1]), MaxPhase: slowest, Unresolved: p.unresolved, PhaseMax: perPhase}
 }

@@ -411,7 +411,7 @@ func runGodwitLoad(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 		fmt.Printf("    slowest statement: %s, began %s into the migration, in phase %s\n", st.Migration.Max, st.WorstAt, st.WorstPhase)
 	}
 	if r.ApplyLag != nil {
-		fmt.Printf("    apply lag (probe): p50 %s, max %s (in phase %s) over %d probes\n", r.ApplyLag.P50, r.ApplyLag.Max, r.ApplyLag.MaxPhase, r.ApplyLag.N)
+		fmt.Printf("    apply lag (probe): p50 %s, max %s (in phase %s) over %d probes; max per phase: %s\n", r.ApplyLag.P50, r.ApplyLag.Max, r.ApplyLag.MaxPhase, r.ApplyLag.N, r.ApplyLag.phaseMaxes())
 	}
 	// Compare the table with the model whenever the model is exact: after a
 	// swap it is the new table, after a failed run still the original,
