@@ -205,6 +205,9 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	if err := p.data(ctx, m, opt); err != nil {
 		return nil, err
 	}
+	if err := p.indexBuild(ctx, m); err != nil {
+		return nil, err
+	}
 	if err := p.replicas(ctx, opt); err != nil {
 		return nil, err
 	}

@@ -121,6 +121,7 @@ Exit codes:
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "plan as migrate --allow-drop-data: a dropped column that holds data is a warning, not a stop")
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "plan as migrate --force-copy: copy even when the server could make the change instantly")
 	fs.BoolVar(&opt.SkipChecksum, "skip-checksum", false, "plan as migrate --skip-checksum: no checksum time in the estimate")
+	fs.BoolVar(&opt.DeferIndexes, "defer-indexes", true, "plan as migrate --defer-indexes: weigh building the secondary indexes after the copy against the redo log")
 	fs.BoolVar(&opt.FullChecksum, "full-checksum", false, "plan as migrate --full-checksum: the whole table compared again after the copy")
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 250*time.Millisecond, "migrate's target duration of one copy chunk (for the chunk size check)")
 	fs.StringSliceVar(&replicas, "replica", nil, "host:port of a replica whose lag to report (repeatable; same user and password)")
