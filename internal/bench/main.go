@@ -43,6 +43,7 @@ type config struct {
 	repeat      int // native and idle runs per scale, in pairs
 	outDir      string
 	keep        bool
+	diskIOPS    int // 0: the disk as it is
 }
 
 const benchSchema = "godwit_bench"
@@ -71,6 +72,7 @@ func main() {
 	flag.StringVar(&runs, "runs", "native,idle,load", "which runs to make, of native, idle, load")
 	flag.IntVar(&c.repeat, "repeat", 1, "native and idle runs per scale, made in turns; the ratio reported is the median of the pairs (the server's own time varies by 20% from run to run here)")
 	flag.StringVar(&c.outDir, "out", "bench-results", "directory for the JSON results")
+	flag.IntVar(&c.diskIOPS, "disk-iops", 0, "cap the sandbox primary's disk at this many reads/s and writes/s for the whole bench (cgroup blkio or io; root), to repeat a slow disk's runs")
 	flag.BoolVar(&c.keep, "keep", false, "keep the "+benchSchema+" schema afterwards")
 	flag.Parse()
 
@@ -85,6 +87,14 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
+	}
+	if c.diskIOPS > 0 {
+		lift, err := capDisk(os.Getenv("GODWIT_SANDBOX_DIR"), c.diskIOPS)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		defer lift()
 	}
 	res, err := run(ctx, c)
 	cleanup()

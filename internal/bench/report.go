@@ -68,8 +68,8 @@ func (r *runResult) phase(p string) string {
 
 // print writes the summary tables.
 func (res *results) print(w io.Writer) {
-	fmt.Fprintf(w, "\n== results: ALTER TABLE %s %s on %s, buffer pool %d MiB, %d CPUs, the replica applies %s the runs\n\n",
-		table, res.Alter, res.Server, res.BufferPool>>20, res.CPUs, res.ReplicaMode)
+	fmt.Fprintf(w, "\n== results: ALTER TABLE %s %s on %s, buffer pool %d MiB, %d CPUs%s, the replica applies %s the runs\n\n",
+		table, res.Alter, res.Server, res.BufferPool>>20, res.CPUs, res.diskCap(), res.ReplicaMode)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "rows\trun\twall\trows/s\tvs native\tcut-over stall\tpeak RSS\treplica behind after\tCPU primary\tCPU replica\tCPU godwit\tresult\t")
 	for _, r := range res.Runs {
@@ -200,4 +200,12 @@ func cpuCell(d dur) string {
 		return "-"
 	}
 	return d.String()
+}
+
+// diskCap names the -disk-iops cap in the headings, where there is one.
+func (res *results) diskCap() string {
+	if res.DiskIOPS == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", disk capped at %d IOPS", res.DiskIOPS)
 }

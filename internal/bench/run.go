@@ -76,6 +76,7 @@ type results struct {
 	Server       string       `json:"server_version"`
 	BufferPool   int64        `json:"innodb_buffer_pool_size"`
 	CPUs         int          `json:"cpus"`
+	DiskIOPS     int          `json:"disk_iops_cap,omitempty"` // -disk-iops
 	GoVersion    string       `json:"go_version"`
 	Godwit       string       `json:"godwit_binary"`
 	GodwitSHA256 string       `json:"godwit_sha256"`
@@ -97,7 +98,7 @@ type results struct {
 func run(ctx context.Context, c config) (*results, error) {
 	res := &results{Started: time.Now(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Godwit: c.bin, GodwitSHA256: c.binSHA,
 		Alter: c.alter, Rows: c.rows, Scales: c.scales, Rate: c.rate, Writers: c.writers, ChunkTime: c.chunkTime, GodwitFlags: c.extra, ReplicaMode: c.replicaMode,
-		Failures: []string{}}
+		DiskIOPS: c.diskIOPS, Failures: []string{}}
 	res.stamp = res.Started.Format("20060102-150405")
 	if err := os.MkdirAll(c.outDir, 0o755); err != nil {
 		return nil, err
@@ -137,8 +138,8 @@ func run(ctx context.Context, c config) (*results, error) {
 		}
 		defer rep.db.Close()
 	}
-	fmt.Printf("bench: %s (innodb_buffer_pool_size %d MiB), %d CPUs, ALTER TABLE %s %s\n",
-		res.Server, res.BufferPool>>20, res.CPUs, table, c.alter)
+	fmt.Printf("bench: %s (innodb_buffer_pool_size %d MiB), %d CPUs%s, ALTER TABLE %s %s\n",
+		res.Server, res.BufferPool>>20, res.CPUs, res.diskCap(), table, c.alter)
 
 	for _, scale := range c.scales {
 		var native time.Duration
