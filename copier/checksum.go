@@ -107,6 +107,21 @@ func compareSides(ctx context.Context, q [2]rowQuerier, query func(shadow bool) 
 	return out, errors.Join(errs[:]...)
 }
 
+// StepRunner runs one step of a checksum: a query on the snapshots, which
+// may take a second on a table larger than the buffer pool. The checksum
+// reads while the application goes on writing, so the caller backs off
+// before a step when the server struggles, as the copy does, and applies
+// the changes coming in while the step runs: applied only between steps,
+// they would wait for each. nil runs the step alone.
+type StepRunner func(ctx context.Context, step func(context.Context) error) error
+
+func (r StepRunner) run(ctx context.Context, step func(context.Context) error) error {
+	if r == nil {
+		return step(ctx)
+	}
+	return r(ctx, step)
+}
+
 // Querier is a connection or transaction that reads.
 type Querier interface {
 	rowQuerier
@@ -122,19 +137,13 @@ type Querier interface {
 // the snapshots compare the chunk before: any increasing boundaries ending
 // open cover every key, so they need not come from the snapshot.
 //
-// wait runs before every chunk, so that the checksum, which reads both
-// tables whole, backs off when the server struggles just as the copy does.
-func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, bounds Querier, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
+// run runs every chunk's comparison (see StepRunner).
+func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, bounds Querier, run StepRunner, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := p.chunksAhead(ctx, bounds, checksumChunkRows)
 	for {
-		if wait != nil {
-			if err := wait(ctx); err != nil {
-				return res, err
-			}
-		}
 		next, ok := <-chunks
 		c, err := next.chunk, next.err
 		if !ok {
@@ -143,7 +152,11 @@ func (p *Plan) Checksum(ctx context.Context, snap [2]Querier, bounds Querier, wa
 		if err != nil {
 			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
 		}
-		differs, err := p.compareRows(ctx, &res, snap, func(shadow bool) (string, []any) { return p.whereOn(c, shadow) })
+		var differs bool
+		err = run.run(ctx, func(ctx context.Context) (err error) {
+			differs, err = p.compareRows(ctx, &res, snap, func(shadow bool) (string, []any) { return p.whereOn(c, shadow) })
+			return err
+		})
 		if err != nil {
 			return res, fmt.Errorf("checksum chunk %d: %w", res.Chunks+1, err)
 		}

@@ -330,27 +330,22 @@ var countRangeRows int64 = 50_000 // a variable for the tests
 // ranges between splits (Verified.Splits; with no keys, at once): a row
 // lost or added where no key says so (a write the binlog did not carry,
 // into either table) shows there, and the caller then compares the whole
-// table. wait runs before every step.
-func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys, splits [][]any, wait func(context.Context) error, report func(ChecksumResult)) (ChecksumResult, error) {
+// table. run runs every step (see StepRunner).
+func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys, splits [][]any, run StepRunner, report func(ChecksumResult)) (ChecksumResult, error) {
 	var res ChecksumResult
 	start := time.Now()
-	step := func() error {
-		if wait != nil {
-			return wait(ctx)
-		}
-		return nil
-	}
 	for start := 0; start < len(keys); start += checksumKeyBatch {
-		if err := step(); err != nil {
-			return res, err
-		}
 		batch := keys[start:min(start+checksumKeyBatch, len(keys))]
 		var args []any
 		for _, k := range batch {
 			args = append(args, k...)
 		}
 		where := func(shadow bool) (string, []any) { return p.Key.in(shadow, len(batch)), args }
-		differs, err := p.compareRows(ctx, &res, snap, where)
+		var differs bool
+		err := run.run(ctx, func(ctx context.Context) (err error) {
+			differs, err = p.compareRows(ctx, &res, snap, where)
+			return err
+		})
 		if err != nil {
 			return res, fmt.Errorf("checksum changed keys %d-%d: %w", start+1, start+len(batch), err)
 		}
@@ -378,14 +373,15 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys, splits [
 	}
 	var lower []any
 	for i := 0; i <= len(splits); i++ {
-		if err := step(); err != nil {
-			return res, err
-		}
 		r := Chunk{Lower: lower}
 		if i < len(splits) {
 			r.Upper = splits[i]
 		}
-		n, err := p.countRange(ctx, snap, r, hint)
+		var n [2]int64
+		err := run.run(ctx, func(ctx context.Context) (err error) {
+			n, err = p.countRange(ctx, snap, r, hint)
+			return err
+		})
 		if err != nil {
 			return res, fmt.Errorf("count rows in range %d of %d: %w", i+1, len(splits)+1, err)
 		}

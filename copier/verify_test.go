@@ -1,7 +1,9 @@
 package copier
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -211,4 +213,62 @@ func increasing(keys [][]any) bool {
 		}
 	}
 	return true
+}
+
+// TestChecksumStepRunner: every step of the checksums, key batches and
+// count ranges alike, runs through the StepRunner, which writes beside
+// them as the application and the applies do: the snapshots do not see
+// those writes, and a runner's error ends the checksum with it.
+func TestChecksumStepRunner(t *testing.T) {
+	sb := sandboxtest.New(t)
+	db, p := rowsTable(t, sb, 2000)
+	sb.Exec(t, "INSERT INTO _src_new SELECT * FROM src")
+	var keys [][]any
+	for id := int64(1); id <= 1200; id++ { // three batches of checksumKeyBatch
+		keys = append(keys, []any{id})
+	}
+	splits := [][]any{{int64(700)}, {int64(1400)}} // three count ranges
+	var steps, written int
+	runner := func(ctx context.Context, step func(context.Context) error) error {
+		steps++
+		written++
+		// A write the snapshots must not see: a step's reads stay
+		// consistent whatever is applied while it runs.
+		if _, err := db.ExecContext(ctx, "INSERT INTO _src_new VALUES (?, 'beside')", 10_000+written); err != nil {
+			return err
+		}
+		return step(ctx)
+	}
+	snap := snapshots(t, db)
+	for _, q := range snap { // open the read views before any write
+		var n int
+		if err := q.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM src WHERE id = 1").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := p.ChecksumRest(t.Context(), snap, keys, splits, runner, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != 6 || res.Keys != 1200 || len(res.MismatchedKeys) != 0 || res.Counts != [2]int64{2000, 2000} {
+		t.Fatalf("%d steps, result %+v: want 6 steps (3 key batches, 3 ranges), 1200 keys equal, 2000 rows each", steps, res)
+	}
+
+	steps = 0
+	whole, err := p.Checksum(t.Context(), snap, db, runner, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps != int(whole.Chunks) || steps == 0 || len(whole.Mismatched) != 0 || whole.Rows != 2000 {
+		t.Fatalf("whole checksum: %d steps, %+v: want a step a chunk, none differing", steps, whole)
+	}
+
+	stop := errors.New("stop here")
+	_, err = p.ChecksumRest(t.Context(), snap, keys, splits, func(context.Context, func(context.Context) error) error { return stop }, nil)
+	if !errors.Is(err, stop) {
+		t.Fatalf("a runner's error: got %v", err)
+	}
+	if _, err := p.Checksum(t.Context(), snap, db, func(context.Context, func(context.Context) error) error { return stop }, nil); !errors.Is(err, stop) {
+		t.Fatalf("a runner's error in the whole checksum: got %v", err)
+	}
 }

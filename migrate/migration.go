@@ -29,11 +29,10 @@ type migration struct {
 	shadow  *tableinfo.Table
 	created []string // tables this run created and must drop on failure
 
-	changes         *copier.Changes
-	stream          *copier.Stream
-	copier          *copier.Copier
-	verifier        *copier.Verifier // checks chunks during the copy (checksum.go); nil with a full checksum
-	checksumApplied time.Time        // when the checksum before the swap last applied changes
+	changes  *copier.Changes
+	stream   *copier.Stream
+	copier   *copier.Copier
+	verifier *copier.Verifier // checks chunks during the copy (checksum.go); nil with a full checksum
 
 	tableLock     *sql.Conn // holds the migration's named lock (lock.go)
 	throttler     *throttle.Throttler
