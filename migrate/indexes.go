@@ -237,6 +237,7 @@ func (m *migration) buildDeferredIndexes(ctx context.Context) error {
 		return nil
 	}
 	m.enter(PhaseIndexes)
+	m.warnRedo(ctx)
 	db, shadow := m.opt.Conn.Database, shadowName(m.opt.Table)
 	online, dups := true, 0
 	for {

@@ -90,3 +90,21 @@ func (p *Plan) indexBuild(ctx context.Context, m *migration) error {
 		Fix:     "Raise the redo log first (MariaDB 10.9+: SET GLOBAL innodb_log_file_size = 2147483648; MySQL 8.0.30+: SET GLOBAL innodb_redo_log_capacity = 2147483648), or pass --defer-indexes=false: no burst at the end, but a much slower copy on a table larger than the buffer pool."})
 	return nil
 }
+
+// warnRedo says, as the index build starts, what the plan's index-build
+// check says: a build this large against this redo log will stall the
+// server's writers at its end. The run goes on; the warning explains the
+// stall to whoever watches it.
+func (m *migration) warnRedo(ctx context.Context) {
+	if m.source == nil {
+		return
+	}
+	capacity, err := redoCapacity(ctx, m.db)
+	if err != nil || !redoRisk(m.source.IndexLength, capacity) {
+		return
+	}
+	msg := fmt.Sprintf("the indexes to build (about %s) are more than half the %s redo log: when the build writes them out, the server may hold every writer for up to a second; a larger redo log avoids it",
+		FormatBytes(m.source.IndexLength), FormatBytes(capacity))
+	m.log.Warn(msg)
+	m.emit(Event{Phase: PhaseIndexes, Message: msg})
+}
