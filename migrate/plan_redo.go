@@ -55,6 +55,9 @@ func redoRisk(indexBytes, capacity int64) bool {
 	return capacity > 0 && float64(indexBytes) > redoShare*float64(capacity)
 }
 
+// redoStall is what a build that outgrows half the redo log does.
+const redoStall = "when the build writes them out, InnoDB's checkpoint age reaches its limit and the server holds every writer, the application's too, for up to a second or more"
+
 // indexBuild weighs the index build after the copy (--defer-indexes)
 // against the redo log: the source's secondary indexes estimate what the
 // build writes.
@@ -86,7 +89,7 @@ func (p *Plan) indexBuild(ctx context.Context, m *migration) error {
 		return nil
 	}
 	p.add(PlanCheck{Check: "index-build", Status: CheckWarning,
-		Message: fmt.Sprintf("%s are more than half the %s redo log: when the build writes them out, InnoDB's checkpoint age reaches its limit and the server holds every writer, the application's too, for up to a second or more", what, FormatBytes(capacity)),
+		Message: fmt.Sprintf("%s are more than half the %s redo log: %s", what, FormatBytes(capacity), redoStall),
 		Fix:     "Raise the redo log first (MariaDB 10.9+: SET GLOBAL innodb_log_file_size = 2147483648; MySQL 8.0.30+: SET GLOBAL innodb_redo_log_capacity = 2147483648), or pass --defer-indexes=false: no burst at the end, but a much slower copy on a table larger than the buffer pool."})
 	return nil
 }
@@ -103,8 +106,8 @@ func (m *migration) warnRedo(ctx context.Context) {
 	if err != nil || !redoRisk(m.source.IndexLength, capacity) {
 		return
 	}
-	msg := fmt.Sprintf("the indexes to build (about %s) are more than half the %s redo log: when the build writes them out, the server may hold every writer for up to a second; a larger redo log avoids it",
-		FormatBytes(m.source.IndexLength), FormatBytes(capacity))
+	msg := fmt.Sprintf("the indexes to build (about %s) are more than half the %s redo log: %s; a larger redo log avoids it",
+		FormatBytes(m.source.IndexLength), FormatBytes(capacity), redoStall)
 	m.log.Warn(msg)
 	m.emit(Event{Phase: PhaseIndexes, Message: msg})
 }
