@@ -168,24 +168,11 @@ func (m *migration) checksumStep(ctx context.Context, step func(context.Context)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- step(sctx) }()
-	tick := time.NewTicker(applyEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case <-tick.C:
-			err := m.stream.Err()
-			if err == nil {
-				_, err = m.copier.Flush(ctx)
-			}
-			if err != nil {
-				cancel()
-				<-done
-				return err
-			}
-		}
+	work, err := m.applyWhile(ctx, done, func() error { cancel(); return <-done }, true)
+	if err != nil {
+		return err
 	}
+	return work
 }
 
 // backlogKeys is how many changes may wait when a checksum step starts.

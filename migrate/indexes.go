@@ -320,6 +320,18 @@ func (m *migration) addIndexes(ctx context.Context, shadow string, missing []def
 		}
 		return <-done
 	}
+	build, apply = m.applyWhile(ctx, done, stop, online)
+	if apply != nil && m.stream.Err() == nil { // the stream's own error says enough
+		apply = fmt.Errorf("apply changes while the indexes build: %w", apply)
+	}
+	return build, apply
+}
+
+// applyWhile applies the changes coming in every applyEvery (when apply
+// is set) until done delivers the result of work running meanwhile. When
+// applying fails, or ctx ends, it calls stop, which must end the work and
+// return its result.
+func (m *migration) applyWhile(ctx context.Context, done <-chan error, stop func() error, apply bool) (work, applyErr error) {
 	tick := time.NewTicker(applyEvery)
 	defer tick.Stop()
 	for {
@@ -329,16 +341,16 @@ func (m *migration) addIndexes(ctx context.Context, shadow string, missing []def
 		case <-ctx.Done():
 			return stop(), nil
 		case <-tick.C:
-			if !online {
+			if !apply {
 				continue
 			}
-			if err := m.stream.Err(); err != nil {
-				stop()
-				return nil, err // e.g. a DDL on the table: the run ends
+			err := m.stream.Err() // e.g. a DDL on the table: the run ends
+			if err == nil {
+				_, err = m.copier.Flush(ctx)
 			}
-			if _, err := m.copier.Flush(ctx); err != nil {
+			if err != nil {
 				stop()
-				return nil, fmt.Errorf("apply changes while the indexes build: %w", err)
+				return nil, err
 			}
 		}
 	}
