@@ -157,11 +157,35 @@ func (s *Stream) run(ctx context.Context, streamer *replication.BinlogStreamer) 
 
 func (s *Stream) handle(ev *replication.BinlogEvent) error {
 	next := s.Position()
-	switch e := ev.Event.(type) {
-	case *replication.MariadbGTIDEvent, *replication.GTIDEvent:
-		s.setBoundary(next) // a transaction starts: everything before it was read whole
-	case *replication.RotateEvent:
+	if e, ok := ev.Event.(*replication.RotateEvent); ok {
 		next = Position{Name: string(e.NextLogName), Pos: uint32(e.Position)}
+	} else if err := s.inspect(ev, next); err != nil {
+		return err
+	}
+	if ev.Header.LogPos > 0 && ev.Header.EventType != replication.ROTATE_EVENT {
+		next.Pos = ev.Header.LogPos
+	}
+	s.advance(next)
+	return nil
+}
+
+// inspect records what one event says of the table; at is where the event
+// begins. An event that could carry the table's rows in a form the stream
+// cannot follow stops the migration: skipping it would lose those rows
+// while the checksum, which only sees the keys the stream recorded, could
+// still pass.
+func (s *Stream) inspect(ev *replication.BinlogEvent, at Position) error {
+	switch e := ev.Event.(type) {
+	case *replication.MariadbGTIDEvent, *replication.GTIDEvent, *replication.GtidTaggedLogEvent:
+		s.setBoundary(at) // a transaction starts: everything before it was read whole
+	case *replication.TransactionPayloadEvent:
+		// MySQL's binlog_transaction_compression: the transaction's events,
+		// row events included, travel inside one compressed event.
+		for _, inner := range e.Events {
+			if err := s.inspect(inner, at); err != nil {
+				return err
+			}
+		}
 	case *replication.RowsEvent:
 		if e.Table != nil && string(e.Table.Schema) == s.cfg.Schema && string(e.Table.Table) == s.cfg.Table {
 			if err := s.record(e); err != nil {
@@ -170,18 +194,47 @@ func (s *Stream) handle(ev *replication.BinlogEvent) error {
 		}
 	case *replication.QueryEvent:
 		if strings.EqualFold(strings.TrimSpace(string(e.Query)), "BEGIN") {
-			s.setBoundary(next) // without GTIDs, BEGIN starts a transaction
+			s.setBoundary(at) // without GTIDs, BEGIN starts a transaction
 		}
-		if touches(string(e.Schema), string(e.Query), s.cfg.Schema, s.cfg.Table) {
+		switch touches(string(e.Schema), string(e.Query), s.cfg.Schema, s.cfg.Table) {
+		case touchDDL:
 			return fmt.Errorf("%w: %q at %s; nothing was swapped, the original table is untouched: rerun godwit once that change is done",
-				ErrTableDDL, string(e.Query), next)
+				ErrTableDDL, string(e.Query), at)
+		case touchWrite:
+			return fmt.Errorf("%w: %q at %s was logged as a statement, not as rows (a session with binlog_format=STATEMENT or MIXED?); "+
+				"godwit cannot follow it, so it stopped with the original table untouched: make every writer use binlog_format=ROW, then rerun",
+				ErrUnreadableEvent, string(e.Query), at)
 		}
+	case *replication.GenericEvent:
+		if !harmless[ev.Header.EventType] {
+			return fmt.Errorf("%w: %s at %s; nothing was swapped, the original table is untouched",
+				ErrUnreadableEvent, ev.Header.EventType, at)
+		}
+	case *replication.ExecuteLoadQueryEvent:
+		return fmt.Errorf("%w: a LOAD DATA logged as a statement at %s (binlog_format=STATEMENT or MIXED in some session); "+
+			"the original table is untouched: make every writer use binlog_format=ROW, then rerun", ErrUnreadableEvent, at)
 	}
-	if ev.Header.LogPos > 0 && ev.Header.EventType != replication.ROTATE_EVENT {
-		next.Pos = ev.Header.LogPos
-	}
-	s.advance(next)
 	return nil
+}
+
+// ErrUnreadableEvent is returned for a binlog event that could carry the
+// table's rows in a form the stream cannot follow.
+var ErrUnreadableEvent = errors.New("binlog event godwit cannot follow")
+
+// harmless are the event types go-mysql leaves undecoded that carry no
+// row of any table. Any other undecoded type stops the stream: an event
+// this build does not know may hold rows (as MySQL's compressed
+// transactions once did), and a stop costs a rerun where a skip costs data.
+var harmless = map[replication.EventType]bool{
+	replication.START_EVENT_V3:            true,
+	replication.STOP_EVENT:                true,
+	replication.RAND_EVENT:                true, // context of a statement, whose own event is checked
+	replication.USER_VAR_EVENT:            true,
+	replication.IGNORABLE_EVENT:           true,
+	replication.TRANSACTION_CONTEXT_EVENT: true,
+	replication.VIEW_CHANGE_EVENT:         true, // group replication membership
+	replication.XA_PREPARE_LOG_EVENT:      true, // the rows came before it, as row events
+	replication.SLAVE_EVENT:               true,
 }
 
 // record adds the keys of every row image; for an update both the before
@@ -273,38 +326,56 @@ func (s *Stream) Close() {
 	<-s.done
 }
 
-// touches says whether a statement from the binlog changes the table's
-// definition. The statement is parsed; one the parser cannot read (a
-// CREATE TRIGGER, MariaDB's own syntax) counts as touching the table when
-// it names it (see namesTable), since a false alarm costs a rerun and a
-// miss costs data: a trigger created on the table would leave with the
-// old table at the swap.
-func touches(eventSchema, query, schema, table string) bool {
+// touch is what a statement from the binlog does to the table.
+type touch int
+
+const (
+	touchNone  touch = iota
+	touchDDL         // changes its definition
+	touchWrite       // writes its rows as a statement, not as row events
+)
+
+// touches says what a statement from the binlog does to the table. The
+// statement is parsed; one the parser cannot read (a CREATE TRIGGER,
+// MariaDB's own syntax) counts as DDL on the table when it names it (see
+// namesTable), since a false alarm costs a rerun and a miss costs data: a
+// trigger created on the table would leave with the old table at the swap.
+func touches(eventSchema, query, schema, table string) touch {
 	q := strings.TrimSpace(query)
 	if strings.EqualFold(q, "BEGIN") || strings.EqualFold(q, "COMMIT") {
-		return false
+		return touchNone
 	}
 	stmts, _, err := parser.New().ParseSQL(q)
 	if err != nil {
-		return namesTable(eventSchema, q, schema, table)
+		if namesTable(eventSchema, q, schema, table) {
+			return touchDDL
+		}
+		return touchNone
 	}
 	for _, st := range stmts {
-		if _, ok := st.(ast.DDLNode); !ok {
+		kind, target := touchDDL, ast.Node(st)
+		switch st := st.(type) {
+		case ast.DDLNode:
+		case *ast.InsertStmt: // INSERT INTO x SELECT ... FROM t writes x only
+			kind, target = touchWrite, st.Table
+		case *ast.UpdateStmt, *ast.DeleteStmt, *ast.LoadDataStmt:
+			kind = touchWrite
+		default:
 			continue
 		}
 		v := &tableNames{}
-		st.Accept(v)
+		target.Accept(v)
 		for _, tn := range v.names {
 			db := tn.Schema.O
 			if db == "" {
 				db = eventSchema
 			}
 			if strings.EqualFold(db, schema) && strings.EqualFold(tn.Name.O, table) {
-				return true
+				return kind
 			}
 		}
 	}
-	return false
+	return touchNone
 }
 
 type tableNames struct{ names []*ast.TableName }

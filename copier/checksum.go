@@ -35,15 +35,15 @@ type ChecksumResult struct {
 // conversion is what the checksum pays for per row, and only where either
 // side may hold NULL.
 func (p *Plan) rowHash(shadow bool) string {
-	exprs, cols := p.ChecksumSource, p.SourceCols
-	if shadow {
-		exprs, cols = p.ChecksumShadow, p.ShadowCols
-	}
-	parts := make([]string, 0, 2*len(exprs))
-	for i, e := range exprs {
+	parts := make([]string, 0, 2*len(p.Compared))
+	for _, c := range p.Compared {
+		e, col := c.SourceExpr, c.Source
+		if shadow {
+			e, col = c.ShadowExpr, c.Shadow
+		}
 		parts = append(parts, e)
-		if i >= len(p.ChecksumNotNull) || !p.ChecksumNotNull[i] {
-			parts = append(parts, "ISNULL("+mysqlx.Q(cols[i])+")")
+		if !c.NotNull {
+			parts = append(parts, "ISNULL("+mysqlx.Q(col)+")")
 		}
 	}
 	return "CONCAT_WS('#', " + strings.Join(parts, ", ") + ")"

@@ -20,8 +20,7 @@ func TestChecksumCatchesTwinChanges(t *testing.T) {
 	sb.Exec(t, "INSERT INTO `_src_new` VALUES (1, 'bb'), (2, 'bb'), (3, 'zz')")
 	db := openGodwit(t, sb)
 	p := planFor(t, sb, "src", "_src_new", "PRIMARY")
-	p.ChecksumSource = []string{mysqlx.Q("id"), mysqlx.Q("v")}
-	p.ChecksumShadow = p.ChecksumSource
+	p.Compared = CompareAsStored("id", "v")
 
 	xor := func(table string) string {
 		var s string
@@ -37,6 +36,9 @@ func TestChecksumCatchesTwinChanges(t *testing.T) {
 	for _, crc32c := range []bool{false, true} {
 		t.Run(fmt.Sprintf("crc32c=%v", crc32c), func(t *testing.T) {
 			p.CRC32C = crc32c
+			if crc32c && sb.DB.QueryRow("SELECT CRC32C('')").Err() != nil {
+				t.Skip("the server has no CRC32C() (MariaDB 10.8+ has it, MySQL does not): the CRC32 case covers it")
+			}
 			res, err := p.Checksum(t.Context(), [2]Querier{db, db}, db, nil, nil)
 			if err != nil {
 				t.Fatal(err)

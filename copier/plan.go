@@ -16,17 +16,32 @@ type Plan struct {
 	ShadowCols []string
 	Key        Key
 
-	// ChecksumSource and ChecksumShadow are SQL expressions, one per mapped
-	// column, that render a value the same way on both sides (a changed
-	// type is cast to a common form) for the checksum.
-	ChecksumSource []string
-	ChecksumShadow []string
-	// ChecksumNotNull says which of them are NOT NULL on both sides: their
-	// rows need no ISNULL to tell NULL from ''. Missing entries say false.
-	ChecksumNotNull []bool
+	// Compared are the columns the checksum compares: every column the two
+	// tables share, found from the tables apart from the copy's own lists,
+	// so that a column the copy wrongly skipped can never pass as equal.
+	Compared []Compared
 	// CRC32C says the server has CRC32C() (MariaDB 10.8+): the checksum
 	// hashes rows with it rather than CRC32, with the CPU's instruction.
 	CRC32C bool
+}
+
+// Compared is one column as the checksum reads it on both sides: an SQL
+// expression each that renders the value the same way (a changed type is
+// cast to a common form).
+type Compared struct {
+	Source, Shadow         string // column names
+	SourceExpr, ShadowExpr string
+	NotNull                bool // NOT NULL on both sides: no ISNULL needed to tell NULL from ''
+}
+
+// CompareAsStored compares each column of cols under the same name on
+// both sides, as stored.
+func CompareAsStored(cols ...string) []Compared {
+	out := make([]Compared, len(cols))
+	for i, c := range cols {
+		out[i] = Compared{Source: c, Shadow: c, SourceExpr: mysqlx.Q(c), ShadowExpr: mysqlx.Q(c)}
+	}
+	return out
 }
 
 func (p *Plan) source() string { return mysqlx.QT(p.Schema, p.Source) }

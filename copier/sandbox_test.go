@@ -62,9 +62,8 @@ func planFor(t *testing.T, sb *sandboxtest.Sandbox, source, shadow, index string
 	for _, c := range src.Columns {
 		p.SourceCols = append(p.SourceCols, c.Name)
 		p.ShadowCols = append(p.ShadowCols, c.Name)
-		p.ChecksumSource = append(p.ChecksumSource, mysqlx.Q(c.Name))
 	}
-	p.ChecksumShadow = p.ChecksumSource
+	p.Compared = CompareAsStored(p.SourceCols...)
 	return p
 }
 

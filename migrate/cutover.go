@@ -115,7 +115,7 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(budget))); err != nil {
 		return 0, fmt.Errorf("cut-over: %w", err)
 	}
-	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sCREATE TABLE %s (id INT) ENGINE=InnoDB COMMENT='%s'", mysqlx.Tag, sentry, sentryComment)); err != nil {
+	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sCREATE TABLE %s (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB COMMENT='%s'", mysqlx.Tag, sentry, sentryComment)); err != nil {
 		return 0, fmt.Errorf("create cut-over sentry %s: %w", sentryName(table), err)
 	}
 	sentryDropped := false

@@ -219,6 +219,14 @@ func (m *migration) preflight(ctx context.Context) error {
 	if m.server, err = readServer(ctx, m.db); err != nil {
 		return err
 	}
+	warning, err := checkServerVersion(m.server)
+	if err != nil {
+		return err
+	}
+	if warning != "" {
+		m.log.Warn(warning)
+		m.summary.Warnings = append(m.summary.Warnings, warning)
+	}
 	if err := m.takeTableLock(ctx); err != nil {
 		return err
 	}
@@ -233,6 +241,7 @@ func (m *migration) preflight(ctx context.Context) error {
 		func(ctx context.Context) error { return checkBinlog(ctx, m.db) },
 		m.checkPrivileges,
 		m.checkTable,
+		func(ctx context.Context) error { return checkPrimaryKeyRequired(ctx, m.db, m.source, m.change) },
 		m.detectResume,
 		m.checkLeftovers,
 		m.checkTableIntegrity,

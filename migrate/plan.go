@@ -220,6 +220,18 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 // structural runs migrate's preflight checks, each on its own so that
 // the plan lists every problem, not only the first.
 func (p *Plan) structural(ctx context.Context, m *migration) error {
+	if warning, err := checkServerVersion(m.server); err != nil {
+		if err := p.addErr("server", err); err != nil {
+			return err
+		}
+	} else if warning != "" {
+		p.add(PlanCheck{Check: "server", Status: CheckWarning, Message: warning})
+	} else {
+		p.add(PlanCheck{Check: "server", Status: CheckOK})
+	}
+	if err := p.addErr("primary-key", checkPrimaryKeyRequired(ctx, m.db, m.source, m.change)); err != nil {
+		return err
+	}
 	if err := p.addErr("binlog", checkBinlog(ctx, m.db)); err != nil {
 		return err
 	}

@@ -47,28 +47,44 @@ func (m *migration) plan() (*copier.Plan, error) {
 	}
 	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key, CRC32C: m.server.CRC32C}
 	for _, c := range m.shadow.Columns {
-		if c.Generated {
-			continue
+		if src, ok := m.sourceOf(c); ok && !c.Generated {
+			p.SourceCols = append(p.SourceCols, src.Name)
+			p.ShadowCols = append(p.ShadowCols, c.Name)
 		}
-		old, ok := m.change.OldName(c.Name)
-		if !ok {
-			continue
-		}
-		src, ok := m.source.Column(old)
-		if !ok {
-			continue
-		}
-		p.SourceCols = append(p.SourceCols, src.Name)
-		p.ShadowCols = append(p.ShadowCols, c.Name)
-		se, de := checksumExprs(*src, c)
-		p.ChecksumSource = append(p.ChecksumSource, se)
-		p.ChecksumShadow = append(p.ChecksumShadow, de)
-		p.ChecksumNotNull = append(p.ChecksumNotNull, !src.Nullable && !c.Nullable)
 	}
 	if len(p.ShadowCols) == 0 {
 		return nil, refuse("alter", "Check the ALTER.", "no column of the new table comes from the old one")
 	}
+	p.Compared = m.compared()
 	return p, nil
+}
+
+// compared lists the columns the checksum compares. It is built from the
+// two tables, not from the copy's column list: whatever the copy wrote or
+// skipped, every column both tables hold is compared. Only what the
+// server computes (VIRTUAL or STORED generated columns, on either side) is
+// left out: the columns it is computed from are compared.
+func (m *migration) compared() []copier.Compared {
+	var out []copier.Compared
+	for _, c := range m.shadow.Columns {
+		src, ok := m.sourceOf(c)
+		if !ok || c.Generated || src.Generated {
+			continue
+		}
+		se, de := checksumExprs(*src, c)
+		out = append(out, copier.Compared{Source: src.Name, Shadow: c.Name, SourceExpr: se, ShadowExpr: de,
+			NotNull: !src.Nullable && !c.Nullable})
+	}
+	return out
+}
+
+// sourceOf is the source column a shadow column comes from, if any.
+func (m *migration) sourceOf(c tableinfo.Column) (*tableinfo.Column, bool) {
+	old, ok := m.change.OldName(c.Name)
+	if !ok {
+		return nil, false
+	}
+	return m.source.Column(old)
 }
 
 // dropCreated drops the tables this run created, on a fresh context so

@@ -101,4 +101,6 @@ const (
 	ErrLockWaitTimeout = 1205
 	ErrDeadlock        = 1213
 	ErrNoSuchTable     = 1146
+
+	ErrUnknownSystemVariable = 1193
 )

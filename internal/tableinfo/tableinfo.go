@@ -26,7 +26,7 @@ type Column struct {
 	ColumnType string // full type: "int(10) unsigned", "enum('a','b')"
 	Unsigned   bool
 	Nullable   bool
-	Generated  bool
+	Generated  bool // VIRTUAL or STORED generated: the server computes it
 	Charset    string
 	Collation  string
 	MaxLength  int64 // characters for strings, bytes for binary strings
@@ -99,7 +99,7 @@ func (t *Table) loadColumns(ctx context.Context, db *sql.DB) error {
 		c.DataType = strings.ToLower(c.DataType)
 		c.Unsigned = strings.Contains(strings.ToLower(c.ColumnType), "unsigned")
 		c.Nullable = nullable == "YES"
-		c.Generated = strings.Contains(strings.ToUpper(extra), "GENERATED")
+		c.Generated = isGenerated(extra)
 		c.Charset, c.Collation = cs.String, coll.String
 		c.MaxLength, c.Precision, c.Scale = maxLen.Int64, prec.Int64, scale.Int64
 		t.Columns = append(t.Columns, c)
@@ -159,4 +159,18 @@ func (t *Table) Index(name string) (*Index, bool) {
 		}
 	}
 	return nil, false
+}
+
+// isGenerated reads EXTRA. MySQL also says DEFAULT_GENERATED for a column
+// with an expression default (CURRENT_TIMESTAMP, (uuid())): an ordinary
+// stored column, which must be copied like any other; taking it for a
+// generated one would refill it with the time of the copy.
+func isGenerated(extra string) bool {
+	for _, w := range strings.Fields(strings.ToUpper(extra)) {
+		switch w {
+		case "VIRTUAL", "STORED", "PERSISTENT":
+			return strings.Contains(strings.ToUpper(extra), w+" GENERATED")
+		}
+	}
+	return false
 }

@@ -26,6 +26,10 @@ type column struct {
 	gen  func(r *rand.Rand) (arg any, text string)
 }
 
+// onUpdateColumn changes to the time of the update unless the update sets
+// it: every update sets it.
+const onUpdateColumn = "modified"
+
 // keyColumn is the one NOT NULL column: an ALTER may index it or put it in
 // the primary key, so it never holds NULL and is never frozen.
 const keyColumn = "k"
@@ -50,6 +54,12 @@ var columns = []column{
 	{"st", "SET('a','b','c','d')", genSet},
 	{"bt", "BIT(8)", genBit},
 	{"js", "JSON", genJSON},
+	// Expression defaults: MySQL marks these DEFAULT_GENERATED, yet they
+	// are stored like any column and must be copied, not refilled with the
+	// time of the copy. Writers always set them, as an application that
+	// keeps its own timestamps does, so that the model knows their value.
+	{"created", "DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6)", genDatetime},
+	{"modified", "TIMESTAMP(3) NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)", genTimestamp},
 	{keyColumn, "INT NOT NULL", genKey},
 }
 

@@ -277,7 +277,7 @@ func TestAbandonedStatementMakesModelUncertain(t *testing.T) {
 }
 
 func TestStartRefusesBadFrozen(t *testing.T) {
-	for _, frozen := range []string{"nope", "k", "id"} {
+	for _, frozen := range []string{"nope", "k", "id", "created", "modified"} {
 		_, err := Start(t.Context(), nil, "t", newModel(), Options{Frozen: []string{frozen}}).Stop()
 		if err == nil {
 			t.Errorf("Frozen %q: no error", frozen)

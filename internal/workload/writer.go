@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -146,6 +147,8 @@ func writableColumns(frozen []string) ([]int, error) {
 			return nil, fmt.Errorf("frozen column %q is not a workload column", name)
 		case columns[i].name == keyColumn:
 			return nil, fmt.Errorf("column %s is NOT NULL without a default: inserts must write it, it cannot be frozen", keyColumn)
+		case strings.Contains(columns[i].typ, "DEFAULT CURRENT_TIMESTAMP"):
+			return nil, fmt.Errorf("column %s defaults to the time of the write, which the model cannot know: it cannot be frozen", name)
 		}
 		skip[i] = true
 	}
@@ -255,6 +258,9 @@ func (w *writer) insert() error {
 func (w *writer) update() error {
 	id := w.owned[w.r.IntN(len(w.owned))]
 	pick := w.r.Perm(len(w.writable))[:1+w.r.IntN(min(4, len(w.writable)))]
+	if p := slices.Index(w.writable, columnIndex(onUpdateColumn)); p >= 0 && !slices.Contains(pick, p) {
+		pick = append(pick, p)
+	}
 	idx := make([]int, len(pick))
 	vals := make([]sql.NullString, len(pick))
 	var args []any
