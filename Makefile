@@ -1,13 +1,26 @@
 # godwit — build, check and test.
 #
-#   make deps           install MariaDB (Debian/apt) if missing, download Go modules
+#   make deps           install MariaDB (Debian/apt) if missing, download Go modules;
+#                       for a FLAVOR other than the host's, build its root too
 #   make test           go vet, then go test ./... against a fresh sandbox (stopped afterwards)
+#   make test-all       the same on each flavor in turn; fails if any failed
 #   make vet            go vet and the gofmt check
-#   make sandbox-start  start the local MariaDB primary + replica; settings in .sandbox/env
+#   make roots          build the Debian roots of the chroot flavors that are missing
+#   make sandbox-start  start the local primary + replica; settings in .sandbox/env
 #   make sandbox-stop   stop it and remove its files
+#
+# FLAVOR picks the sandbox's server for test, demo, bench and sandbox-*:
+#   mariadb-10.11  the host's MariaDB (the default)
+#   mariadb-11.8   Debian trixie's, run with chroot (needs root)
+#   mysql-9.7      Debian sid's MySQL, run with chroot (needs root)
+# The chroot flavors' roots are built once per machine (about a minute each,
+# under /var/cache/godwit/roots or GODWIT_ROOTS_DIR), and their settings go
+# to .sandbox-FLAVOR/env. For example:
+#   make test FLAVOR=mysql-9.7
 #
 # To run one package's tests by hand:
 #   make sandbox-start && . .sandbox/env && go test ./copier/
+#   make sandbox-start FLAVOR=mysql-9.7 && . .sandbox-mysql-9.7/env && go test ./copier/
 #
 # CI is passed through to the tests from the environment: with CI=true an
 # integration test fails instead of skipping when the sandbox is missing.
@@ -15,8 +28,14 @@
 GO           ?= go
 SANDBOX      := testdata/sandbox/sandbox.sh
 WITH_SANDBOX := testdata/sandbox/with-sandbox.sh
+ROOTS        := testdata/sandbox/roots.sh
+FLAVORS      := mariadb-10.11 mariadb-11.8 mysql-9.7
+FLAVOR       ?= $(or $(GODWIT_SANDBOX_FLAVOR),mariadb-10.11)
+# Every recipe's sandbox is FLAVOR's.
+export GODWIT_SANDBOX_FLAVOR := $(FLAVOR)
+TEST_CMD     := $(GO) test -count=1 -timeout 45m ./...
 
-.PHONY: all deps build vet test demo bench sandbox-start sandbox-stop sandbox-status
+.PHONY: all deps roots build vet test test-all demo bench sandbox-start sandbox-stop sandbox-status
 
 all: build
 
@@ -34,7 +53,11 @@ deps:
 		$$sudo apt-get update && \
 		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y mariadb-server mariadb-client; \
 	fi
+	$(ROOTS) $(FLAVOR)
 	$(GO) mod download
+
+roots:
+	$(ROOTS) all
 
 build:
 	$(GO) build -o bin/godwit ./cmd/godwit
@@ -47,7 +70,23 @@ vet:
 # vet first: it needs no server, so it fails fast.
 test: deps
 	$(GO) vet ./...
-	$(WITH_SANDBOX) $(GO) test -count=1 -timeout 45m ./...
+	$(WITH_SANDBOX) $(TEST_CMD)
+
+# Each flavor in turn, on to the next after a failure; the summary at the
+# end says how each went and how long it took.
+test-all: deps roots
+	$(GO) vet ./...
+	@failed=0; summary=; \
+	for f in $(FLAVORS); do \
+		echo "==== test-all: $$f"; \
+		t0=$$(date +%s); \
+		if GODWIT_SANDBOX_FLAVOR=$$f $(WITH_SANDBOX) $(TEST_CMD); then r=PASS; else r=FAIL; failed=1; fi; \
+		line="$$f: $$r in $$(($$(date +%s) - t0))s"; \
+		echo "==== test-all: $$line"; \
+		summary="$$summary$$line\n"; \
+	done; \
+	printf "==== test-all summary:\n$$summary"; \
+	exit $$failed
 
 sandbox-start:
 	$(SANDBOX) start

@@ -189,7 +189,7 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 		return time.Since(lockStart), err
 	}
 
-	if err := waitRenameQueued(actx, a, bID, renamed); err != nil {
+	if err := waitRenameQueued(actx, a, m.server.Flavor, bID, renamed); err != nil {
 		return fail(fmt.Errorf("wait for the rename to queue: %w", err))
 	}
 	queued := time.Now()
@@ -231,10 +231,10 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 
 // waitRenameQueued waits until session B's RENAME is waiting for A's lock,
 // so that it runs before the application's queued writes once A unlocks.
-func waitRenameQueued(ctx context.Context, a *sql.Conn, bID int64, renamed chan error) error {
+func waitRenameQueued(ctx context.Context, a *sql.Conn, flavor string, bID int64, renamed chan error) error {
 	for {
 		var state, info sql.NullString
-		err := a.QueryRowContext(ctx, mysqlx.Tag+"SELECT STATE, INFO FROM information_schema.PROCESSLIST WHERE ID = ?", bID).Scan(&state, &info)
+		err := a.QueryRowContext(ctx, mysqlx.Tag+"SELECT STATE, INFO FROM "+mysqlx.Processlist(flavor)+" WHERE ID = ?", bID).Scan(&state, &info)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}

@@ -211,7 +211,7 @@ func commitDuringLockWait(ctx context.Context, sb *sandboxtest.Sandbox, tx *sql.
 	deadline := time.Now().Add(time.Minute)
 	for {
 		var n int
-		err := sb.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND STATE LIKE '%metadata lock%'", like).Scan(&n)
+		err := sb.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+sb.Processlist()+" WHERE INFO LIKE ? AND STATE LIKE '%metadata lock%'", like).Scan(&n)
 		if err != nil {
 			tx.Rollback()
 			return time.Time{}, err

@@ -408,7 +408,7 @@ func TestDeferredIndexesCancelled(t *testing.T) {
 		t.Fatalf("tables after the cancelled run: %v, want [t want]", got)
 	}
 	var n int
-	if err := sb.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%ADD KEY%' AND ID <> CONNECTION_ID()").Scan(&n); err != nil || n != 0 {
+	if err := sb.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+sb.Processlist()+" WHERE INFO LIKE '%ADD KEY%' AND ID <> CONNECTION_ID()").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d index builds still run on the server (%v)", n, err)
 	}
 }

@@ -112,6 +112,9 @@ func (p *predictor) column(d *ast.ColumnDef) (tableinfo.Column, bool) {
 		if flen > 0 {
 			width = flen
 		}
+		if t == mysql.TypeInt24 && p.env.server.flavor == "mysql" {
+			prec = it.precision // MySQL says 7 digits for MEDIUMINT UNSIGNED too, MariaDB 8
+		}
 		c.DataType, c.Precision = it.name, prec
 		c.ColumnType = fmt.Sprintf("%s(%d)%s", it.name, width, suffix)
 		if mysql8 && !zerofill && !(t == mysql.TypeTiny && flen == 1) {

@@ -273,8 +273,12 @@ func TestLockWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.query != lockWaitsMariaDB {
-		t.Errorf("counts lock waits with %q, want information_schema.INNODB_LOCK_WAITS on MariaDB", p.query)
+	want := lockWaitsMariaDB
+	if sb.IsMySQL() {
+		want = lockWaitsMySQL
+	}
+	if p.query != want {
+		t.Errorf("counts lock waits with %q, want performance_schema.data_lock_waits on MySQL, information_schema.INNODB_LOCK_WAITS on MariaDB", p.query)
 	}
 
 	holder, err := sb.DB.Conn(ctx)

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -44,6 +45,10 @@ type Config struct {
 	User     string
 	Password string
 	Database string
+	// SessionVars are set on every session godwit opens, after its own
+	// settings, e.g. {"sql_require_primary_key": "1"}: a DBA's
+	// --set-vars, or a test reproducing a server's setting per session.
+	SessionVars map[string]string
 }
 
 // Addr is host:port.
@@ -69,6 +74,7 @@ func (c Config) DSN() string {
 		"lock_wait_timeout": "5",
 		"sql_mode":          "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
 	}
+	maps.Copy(mc.Params, c.SessionVars)
 	return mc.FormatDSN()
 }
 
@@ -104,3 +110,15 @@ const (
 
 	ErrUnknownSystemVariable = 1193
 )
+
+// Processlist names the table that lists the server's sessions. MySQL's
+// information_schema.PROCESSLIST fails on every read (error 3854) while any
+// session runs a statement with a 4-byte UTF-8 character, as applications
+// storing emoji do; performance_schema.processlist (8.0.22+) has the same
+// columns without that flaw. MariaDB has only the former, and it works.
+func Processlist(flavor string) string {
+	if flavor == "mysql" {
+		return "performance_schema.processlist"
+	}
+	return "information_schema.PROCESSLIST"
+}

@@ -1,6 +1,6 @@
-// Package sandboxtest connects integration tests to the local MariaDB
-// sandbox (testdata/sandbox/sandbox.sh): a primary and a replica whose
-// settings arrive in GODWIT_TEST_* environment variables.
+// Package sandboxtest connects integration tests to the local sandbox
+// (testdata/sandbox/sandbox.sh): a primary and a replica of MariaDB or
+// MySQL, whose settings arrive in GODWIT_TEST_* environment variables.
 //
 // Each test gets a database of its own on the primary, dropped when the
 // test ends, so tests of different packages can share one sandbox.
@@ -35,7 +35,23 @@ const (
 	EnvUser        = "GODWIT_TEST_USER"
 	EnvPassword    = "GODWIT_TEST_PASSWORD"
 	EnvReplicaPort = "GODWIT_TEST_REPLICA_PORT"
+	EnvFlavor      = "GODWIT_TEST_FLAVOR"
 )
+
+// DefaultFlavor is the sandbox's server when EnvFlavor is not set: the
+// host's own MariaDB.
+const DefaultFlavor = "mariadb-10.11"
+
+// Flavor names the sandbox's server, as the sandbox script does:
+// mariadb-10.11, mariadb-11.8 or mysql-9.7. Tests that depend on the
+// server's family rather than its version use Sandbox.IsMySQL, which asks
+// the server.
+func Flavor() string {
+	if f := os.Getenv(EnvFlavor); f != "" {
+		return f
+	}
+	return DefaultFlavor
+}
 
 const missingHint = "integration tests need the sandbox: run make test " +
 	"(or make sandbox-start && . .sandbox/env)"
@@ -54,9 +70,15 @@ type Sandbox struct {
 	Database    string
 	ReplicaPort int
 
+	mysql bool // the server is MySQL, not MariaDB
+
 	mu      sync.Mutex
 	replica *sql.DB
 }
+
+// IsMySQL says whether the sandbox runs MySQL rather than MariaDB, as the
+// server's VERSION() says.
+func (s *Sandbox) IsMySQL() bool { return s.mysql }
 
 // New connects to the sandbox and creates a database for the test; both
 // go away at the end of the test. Without the sandbox the test is skipped,
@@ -77,10 +99,12 @@ func New(t testing.TB) *Sandbox {
 
 	admin := s.open(t, "")
 	defer admin.Close()
-	if err := admin.Ping(); err != nil {
+	var version string
+	if err := admin.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
 		t.Fatalf("sandboxtest: cannot reach the sandbox primary at %s: %v (is it running? make sandbox-start)",
 			net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), err)
 	}
+	s.mysql = !strings.Contains(version, "MariaDB")
 	s.Database = dbName(t.Name())
 	if _, err := admin.Exec("CREATE DATABASE " + quoteIdent(s.Database)); err != nil {
 		t.Fatalf("sandboxtest: create database %s: %v", s.Database, err)
@@ -124,10 +148,12 @@ func (s *Sandbox) Replica(t testing.TB) *sql.DB {
 }
 
 // Exec runs query on the test's database and fails the test on error.
+// MariaDB's sequence tables in it (seq_1_to_N) work on MySQL too (see
+// Portable).
 // Like t.Fatal, call it from the test's goroutine only.
 func (s *Sandbox) Exec(t testing.TB, query string, args ...any) sql.Result {
 	t.Helper()
-	res, err := s.DB.Exec(query, args...)
+	res, err := s.DB.Exec(Portable(query, s.mysql), args...)
 	if err != nil {
 		t.Fatalf("sandboxtest: %s: %v", query, err)
 	}
@@ -146,10 +172,23 @@ func (s *Sandbox) WaitReplica(t testing.TB) {
 	}
 }
 
+// How each family names a GTID position and waits for one: the wait
+// returns 0 once the replica has applied pos, else 1 on MySQL, -1 on MariaDB.
+type gtidQueries struct{ primaryPos, wait, replicaPos string }
+
+var (
+	mariadbGTID = gtidQueries{"SELECT @@gtid_binlog_pos", "SELECT MASTER_GTID_WAIT(?, 1)", "SELECT @@gtid_slave_pos"}
+	mysqlGTID   = gtidQueries{"SELECT @@GLOBAL.gtid_executed", "SELECT WAIT_FOR_EXECUTED_GTID_SET(?, 1)", "SELECT @@GLOBAL.gtid_executed"}
+)
+
 func (s *Sandbox) waitReplica(limit time.Duration) error {
+	q := mariadbGTID
+	if s.mysql {
+		q = mysqlGTID
+	}
 	var pos string
-	if err := s.DB.QueryRow("SELECT @@gtid_binlog_pos").Scan(&pos); err != nil {
-		return fmt.Errorf("read the primary's @@gtid_binlog_pos: %w", err)
+	if err := s.DB.QueryRow(q.primaryPos).Scan(&pos); err != nil {
+		return fmt.Errorf("read the primary's GTID position (%s): %w", q.primaryPos, err)
 	}
 	// Not s.Replica: the test's database may not exist there yet.
 	replica, err := sql.Open("mysql", s.ReplicaDSN(""))
@@ -162,8 +201,8 @@ func (s *Sandbox) waitReplica(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		// A second at a time, to notice broken replication early.
-		var res sql.NullInt64 // 0 reached, -1 timed out
-		if err := replica.QueryRow("SELECT MASTER_GTID_WAIT(?, 1)", pos).Scan(&res); err != nil {
+		var res sql.NullInt64
+		if err := replica.QueryRow(q.wait, pos).Scan(&res); err != nil {
 			return fmt.Errorf("wait for the replica to reach %s: %w", pos, err)
 		}
 		if res.Valid && res.Int64 == 0 {
@@ -171,10 +210,10 @@ func (s *Sandbox) waitReplica(limit time.Duration) error {
 		}
 		// Stopped threads may be another test's doing, undone soon; an
 		// SQL thread error stays until someone repairs it.
-		state, broken := replicationState(replica)
+		state, broken := replicationState(replica, s.mysql)
 		if broken || time.Now().After(deadline) {
 			var at string
-			_ = replica.QueryRow("SELECT @@gtid_slave_pos").Scan(&at)
+			_ = replica.QueryRow(q.replicaPos).Scan(&at)
 			why := "did not reach it within " + limit.String()
 			if broken {
 				why = "cannot reach it: replication is broken"
@@ -185,11 +224,17 @@ func (s *Sandbox) waitReplica(limit time.Duration) error {
 }
 
 // replicationState describes the replica's threads and errors; broken
-// means the SQL thread stopped on an error.
-func replicationState(db *sql.DB) (state string, broken bool) {
-	rows, err := db.Query("SHOW SLAVE STATUS")
+// means the SQL thread stopped on an error. MySQL has dropped SHOW SLAVE
+// STATUS and names the fields Replica_*; MariaDB's SHOW REPLICA STATUS
+// still says Slave_*.
+func replicationState(db *sql.DB, mysql bool) (state string, broken bool) {
+	stmt, thread := "SHOW SLAVE STATUS", "Slave"
+	if mysql {
+		stmt, thread = "SHOW REPLICA STATUS", "Replica"
+	}
+	rows, err := db.Query(stmt)
 	if err != nil {
-		return "SHOW SLAVE STATUS: " + err.Error(), false
+		return stmt + ": " + err.Error(), false
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
@@ -197,7 +242,7 @@ func replicationState(db *sql.DB) (state string, broken bool) {
 		return err.Error(), false
 	}
 	if !rows.Next() {
-		return "replication is not configured (SHOW SLAVE STATUS is empty)", true
+		return "replication is not configured (" + stmt + " is empty)", true
 	}
 	vals := make([]sql.NullString, len(cols))
 	ptrs := make([]any, len(cols))
@@ -211,9 +256,10 @@ func replicationState(db *sql.DB) (state string, broken bool) {
 	for i, c := range cols {
 		st[c] = vals[i].String
 	}
-	return fmt.Sprintf("Slave_IO_Running=%s Slave_SQL_Running=%s Last_IO_Error=%q Last_SQL_Error=%q",
-			st["Slave_IO_Running"], st["Slave_SQL_Running"], st["Last_IO_Error"], st["Last_SQL_Error"]),
-		st["Slave_SQL_Running"] != "Yes" && st["Last_SQL_Error"] != ""
+	io, sqlThread := thread+"_IO_Running", thread+"_SQL_Running"
+	return fmt.Sprintf("%s=%s %s=%s Last_IO_Error=%q Last_SQL_Error=%q",
+			io, st[io], sqlThread, st[sqlThread], st["Last_IO_Error"], st["Last_SQL_Error"]),
+		st[sqlThread] != "Yes" && st["Last_SQL_Error"] != ""
 }
 
 func (s *Sandbox) cleanup(t testing.TB) {

@@ -14,6 +14,9 @@ func TestSandbox(t *testing.T) {
 	t.Run("primary and replica", func(t *testing.T) {
 		sb := New(t)
 		dropped = sb.Database
+		if want := strings.HasPrefix(Flavor(), "mysql-"); sb.IsMySQL() != want {
+			t.Errorf("IsMySQL() = %v on flavor %s", sb.IsMySQL(), Flavor())
+		}
 
 		for v, want := range map[string]string{
 			"@@binlog_format":    "ROW",
@@ -61,6 +64,17 @@ func TestSandbox(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("database %s still exists after its test ended", dropped)
+	}
+}
+
+func TestFlavor(t *testing.T) {
+	t.Setenv(EnvFlavor, "")
+	if got := Flavor(); got != DefaultFlavor {
+		t.Errorf("Flavor() without %s = %q, want %q", EnvFlavor, got, DefaultFlavor)
+	}
+	t.Setenv(EnvFlavor, "mysql-9.7")
+	if got := Flavor(); got != "mysql-9.7" {
+		t.Errorf("Flavor() = %q, want mysql-9.7", got)
 	}
 }
 

@@ -343,7 +343,7 @@ func TestWritersRideOutKilledConnections(t *testing.T) {
 	// As fast as possible, so that a kill often lands mid-statement.
 	st := write(t, sb.DB, m, Options{Writers: 4, Seed: 8, RideOut: 20 * time.Second}, 4*time.Second, func() {
 		for range 10 {
-			rows, err := killer.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", sb.Database)
+			rows, err := killer.QueryContext(ctx, "SELECT ID FROM "+sb.Processlist()+" WHERE DB = ? AND ID <> CONNECTION_ID()", sb.Database)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# The local MariaDB sandbox for godwit's integration tests: a primary and a
-# GTID replica with a ROW binlog, on private ports, under a temporary
-# directory. The connection settings go to .sandbox/env at the repo root.
+# The local database sandbox for godwit's integration tests: a primary and
+# a GTID replica with a ROW binlog, on private ports, under a temporary
+# directory. The connection settings go to .sandbox/env at the repo root
+# (.sandbox-FLAVOR/env for the flavors other than the default).
 #
 # Usage: sandbox.sh start | stop [--force] | status | restart-primary [DOWN_SECONDS]
-#   GODWIT_SANDBOX_PORT          primary port (default 33061)
-#   GODWIT_SANDBOX_REPLICA_PORT  replica port (default 33062)
+#   GODWIT_SANDBOX_FLAVOR        the server (flavor.sh): mariadb-10.11 (default,
+#                                the host's MariaDB), mariadb-11.8 or mysql-9.7
+#                                (each run with chroot from a Debian root that
+#                                roots.sh builds on first use; needs root);
+#                                unset, that of a sourced env file
+#   GODWIT_SANDBOX_PORT          primary port (default 33061; 33071 for
+#                                mariadb-11.8, 33081 for mysql-9.7)
+#   GODWIT_SANDBOX_REPLICA_PORT  replica port (default 33062; 33072, 33082)
 #   GODWIT_SANDBOX_STATE         where the env file and the locks live (default
-#                                .sandbox at the repo root); another directory
-#                                and other ports make a private sandbox, which
-#                                a test that restarts the server needs, since
-#                                the shared one serves other tests meanwhile
+#                                .sandbox or .sandbox-FLAVOR at the repo root);
+#                                another directory and other ports make a
+#                                private sandbox, which a test that restarts the
+#                                server needs, since the shared one serves
+#                                other tests meanwhile
 #   GODWIT_SANDBOX_BINLOG_SECONDS  binlog files expire after this (default 60)
 #   GODWIT_SANDBOX_MIN_FREE_MIB    start refuses below this free space (4096)
+#   GODWIT_ROOTS_DIR             where roots.sh keeps the roots; a chroot
+#                                flavor's sandbox lives in its root's /tmp
 #
 # restart-primary shuts the primary down cleanly, leaves it down DOWN_SECONDS
 # (default 0), starts it again with the same datadir, port and options, and
@@ -21,11 +31,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
-state_dir=${GODWIT_SANDBOX_STATE:-$repo_root/.sandbox}
+# shellcheck source-path=SCRIPTDIR source=flavor.sh
+. "$here/flavor.sh"
+set_flavor "$asked_flavor" || exit 2
+state_dir=${GODWIT_SANDBOX_STATE:-$repo_root/$default_state}
 env_file=$state_dir/env
 
-primary_port=${GODWIT_SANDBOX_PORT:-33061}
-replica_port=${GODWIT_SANDBOX_REPLICA_PORT:-33062}
+primary_port=${GODWIT_SANDBOX_PORT:-$default_port}
+replica_port=${GODWIT_SANDBOX_REPLICA_PORT:-$default_replica_port}
 test_user=godwit
 test_password=godwit-sandbox
 repl_password=repl-sandbox
@@ -43,6 +56,20 @@ min_free_mib=${GODWIT_SANDBOX_MIN_FREE_MIB:-4096}
 say() { echo "sandbox: $*"; }
 die() { echo "sandbox: error: $*" >&2; exit 1; }
 
+# What differs between MariaDB and MySQL, for the flavor in force.
+family_settings() {
+	if [ "$family" = mysql ]; then
+		server_comm=mysqld
+		replica_status_sql='SHOW REPLICA STATUS'
+		io_field=Replica_IO_Running sql_field=Replica_SQL_Running lag_field=Seconds_Behind_Source
+	else
+		server_comm=mariadbd
+		replica_status_sql='SHOW SLAVE STATUS'
+		io_field=Slave_IO_Running sql_field=Slave_SQL_Running lag_field=Seconds_Behind_Master
+	fi
+}
+family_settings
+
 # A non-root PATH often lacks the sbin directories where mariadbd lives.
 find_bin() {
 	local p d
@@ -53,23 +80,50 @@ find_bin() {
 	return 1
 }
 
+# Sets server and install_db: the commands that run the flavor's server
+# and initialize a datadir (MySQL's server does that itself).
 need_server_bins() {
-	mariadbd=$(find_bin mariadbd) ||
-		die "mariadbd not found: run 'make deps' (installs mariadb-server and mariadb-client)"
-	install_db=$(find_bin mariadb-install-db) ||
-		die "mariadb-install-db not found: run 'make deps'"
+	local bin
+	if [ -z "$root" ]; then
+		bin=$(find_bin mariadbd) ||
+			die "mariadbd not found: run 'make deps' (installs mariadb-server and mariadb-client)"
+		server=("$bin")
+		bin=$(find_bin mariadb-install-db) || die "mariadb-install-db not found: run 'make deps'"
+		install_db=("$bin")
+	else
+		[ "$(id -u)" -eq 0 ] || die "the $flavor sandbox runs its servers with chroot, which needs root"
+		if [ ! -f "$root/$root_marker" ]; then
+			"$here/roots.sh" "$flavor" || die "could not build the $flavor root"
+		fi
+		# instance_pids compares it with /proc/PID/root, which has no symlinks.
+		root=$(cd -P "$root" && pwd)
+		bin=$(find_bin chroot) || die "chroot not found"
+		if [ "$family" = mysql ]; then
+			server=("$bin" "$root" /usr/sbin/mysqld)
+			install_db=()
+		else
+			server=("$bin" "$root" /usr/sbin/mariadbd)
+			install_db=("$bin" "$root" /usr/bin/mariadb-install-db)
+		fi
+	fi
 	need_client_bins
 }
 
+# The host's MariaDB client serves every flavor: it speaks MySQL 9's
+# caching_sha2_password, and the sockets of the chroot servers are files
+# under the root, reachable from the host.
 need_client_bins() {
 	client=$(find_bin mariadb) || die "mariadb client not found: run 'make deps'"
 	admin=$(find_bin mariadb-admin) || die "mariadb-admin not found: run 'make deps'"
 }
 
-# Per-instance paths; $1 is the sandbox dir, $2 primary|replica.
+# Per-instance paths; $1 is the sandbox dir, $2 primary|replica. These are
+# host paths; the servers of a chroot flavor see them through in_root. The
+# names are MariaDB's for every flavor: internal/bench reads mariadbd.pid.
 datadir() { echo "$1/$2/data"; }
 socket() { echo "$1/$2/mariadbd.sock"; }
 errlog() { echo "$1/$2/error.log"; }
+in_root() { echo "${1#"$root"}"; }
 
 sql() { # socket, then mariadb client args
 	local sock=$1
@@ -79,9 +133,9 @@ sql() { # socket, then mariadb client args
 }
 
 # Vertical output: with --skip-column-names it would lose the field names.
-slave_status() { # socket
+replica_status() { # socket
 	"$client" --no-defaults --protocol=socket --socket="$1" -uroot \
-		--connect-timeout=5 -e 'SHOW SLAVE STATUS\G'
+		--connect-timeout=5 -e "$replica_status_sql\\G"
 }
 
 ping_ok() {
@@ -100,21 +154,25 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# Pids of our mariadbd for one instance, matched on its unique datadir so
-# that nothing else (such as a machine service) is ever touched.
+# Pids of our server for one instance, matched on its datadir and its root
+# directory, which together are unique, so that nothing else (such as a
+# machine service, or a sandbox of another flavor) is ever touched.
 instance_pids() {
 	local want f pid comm
-	want="--datadir=$(datadir "$1" "$2")"
+	want="--datadir=$(in_root "$(datadir "$1" "$2")")"
 	while read -r f; do
 		pid=${f#/proc/}
 		pid=${pid%/cmdline}
 		comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
-		if [ "$comm" = mariadbd ] && alive "$pid"; then echo "$pid"; fi
+		if [ "$comm" = "$server_comm" ] && [ "$(readlink "/proc/$pid/root")" = "${root:-/}" ] &&
+			alive "$pid"; then
+			echo "$pid"
+		fi
 	done < <(grep -lszxF -- "$want" /proc/[0-9]*/cmdline)
 	return 0
 }
 
-slave_field() { # SHOW SLAVE STATUS\G output on stdin, field name
+status_field() { # SHOW REPLICA STATUS\G output on stdin, field name
 	awk -v f="$1" '{ sub(/^ +/, "") } index($0, f ":") == 1 { v = substr($0, length(f) + 2); sub(/^ /, "", v); print v }'
 }
 
@@ -134,6 +192,12 @@ load_env() {
 	# shellcheck disable=SC1090
 	. "$env_file"
 	: "${GODWIT_SANDBOX_DIR:?}" "${GODWIT_TEST_SOCKET:?}" "${GODWIT_TEST_REPLICA_SOCKET:?}"
+	# The recorded sandbox is the one to act on, even if another flavor
+	# shares its state directory (GODWIT_SANDBOX_STATE); env files older
+	# than the flavors are the host's MariaDB.
+	set_flavor "${GODWIT_TEST_FLAVOR:-mariadb-10.11}" || exit 1
+	root=${GODWIT_SANDBOX_ROOT:-}
+	family_settings
 }
 
 # Both instances of the sandbox recorded in .sandbox/env answer.
@@ -152,42 +216,59 @@ init_instance() { # dir, name
 	local d=$1/$2 user_opt=()
 	[ "$(id -u)" -ne 0 ] || user_opt=(--user=root)
 	mkdir -p "$d/tmp"
+	# A private tmpdir, also here: a starting server deletes every #sql*
+	# file in its tmpdir, which breaks any other server sharing it.
+	if [ "$family" = mysql ]; then
+		# It makes only root@localhost, password-less: the socket, in a
+		# 0700 directory, is its one way in.
+		"${server[@]}" --no-defaults --initialize-insecure "${user_opt[@]}" \
+			--datadir="$(in_root "$(datadir "$1" "$2")")" \
+			--tmpdir="$(in_root "$d/tmp")" >"$d/install.log" 2>&1
+		return
+	fi
 	# TCP root logins would be password-less; root only needs the socket,
 	# which lives in a 0700 directory.
 	cat >"$d/init.sql" <<-'SQL'
 		DELETE FROM mysql.global_priv WHERE User = 'root' AND Host <> 'localhost';
 		DELETE FROM mysql.proxies_priv WHERE User = 'root' AND Host <> 'localhost';
 	SQL
-	# A private tmpdir, also here: a starting mariadbd deletes every #sql*
-	# file in its tmpdir, which breaks any other server sharing it.
-	"$install_db" --no-defaults --datadir="$(datadir "$1" "$2")" "${user_opt[@]}" \
+	"${install_db[@]}" --no-defaults --datadir="$(in_root "$(datadir "$1" "$2")")" "${user_opt[@]}" \
 		--auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-		--tmpdir="$d/tmp" --extra-file="$d/init.sql" >"$d/install.log" 2>&1
+		--tmpdir="$(in_root "$d/tmp")" --extra-file="$(in_root "$d/init.sql")" >"$d/install.log" 2>&1
 }
 
-launch_instance() { # dir, name, port, server id, extra mariadbd options...
-	local dir=$1 name=$2 port=$3 id=$4 user_opt=()
+launch_instance() { # dir, name, port, server id, extra server options...
+	local dir=$1 name=$2 port=$3 id=$4 user_opt=() family_opts
 	shift 4
 	[ "$(id -u)" -ne 0 ] || user_opt=(--user=root)
+	if [ "$family" = mysql ]; then
+		# mysqlx would take port 33060 for both instances; fixtures make
+		# rows with recursive CTEs. As on MariaDB: no FILE directory, and
+		# no event scheduler, which also holds every shutdown up by 6s.
+		family_opts=(--log-bin=mysql-bin --gtid-mode=ON --enforce-gtid-consistency=ON
+			--mysqlx=OFF --cte-max-recursion-depth=100000000 --secure-file-priv=
+			--event-scheduler=OFF)
+	else
+		family_opts=(--log-bin=mariadb-bin --log-slave-updates --gtid-strict-mode=ON)
+	fi
 	# setsid: a Ctrl-C aimed at make or go test must not reach the servers;
 	# the closed fds keep CI pipes and our lock files free of them.
-	setsid "$mariadbd" --no-defaults "${user_opt[@]}" \
-		--datadir="$(datadir "$dir" "$name")" \
-		--socket="$(socket "$dir" "$name")" \
-		--pid-file="$dir/$name/mariadbd.pid" \
-		--log-error="$(errlog "$dir" "$name")" \
-		--tmpdir="$dir/$name/tmp" \
+	setsid "${server[@]}" --no-defaults "${user_opt[@]}" \
+		--datadir="$(in_root "$(datadir "$dir" "$name")")" \
+		--socket="$(in_root "$(socket "$dir" "$name")")" \
+		--pid-file="$(in_root "$dir/$name/mariadbd.pid")" \
+		--log-error="$(in_root "$(errlog "$dir" "$name")")" \
+		--tmpdir="$(in_root "$dir/$name/tmp")" \
 		--port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
 		--server-id="$id" \
-		--log-bin=mariadb-bin --relay-log=relay-bin \
+		--relay-log=relay-bin \
 		--binlog-format=ROW --binlog-row-image=FULL \
-		--log-slave-updates --gtid-strict-mode=ON \
 		--max-binlog-size=64M --binlog-expire-logs-seconds="$binlog_keep_seconds" \
 		--innodb-buffer-pool-size=256M \
 		--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
 		--max-connections=500 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-		"$@" </dev/null >"$dir/$name/stdout.log" 2>&1 8>&- 9>&- &
+		"${family_opts[@]}" "$@" </dev/null >"$dir/$name/stdout.log" 2>&1 8>&- 9>&- &
 }
 
 wait_up() { # dir, name, deadline (epoch seconds)
@@ -195,14 +276,14 @@ wait_up() { # dir, name, deadline (epoch seconds)
 	sock=$(socket "$1" "$2")
 	began=$(date +%s)
 	while ! ping_ok "$sock"; do
-		# Until the launching background shell has exec'd mariadbd, which
+		# Until the launching background shell has exec'd the server, which
 		# under load takes a while, no process matches: only one seen and
 		# gone, or never seen within 10s, has exited.
 		if [ -n "$(instance_pids "$1" "$2")" ]; then
 			seen=1
 		elif [ ! -S "$sock" ] && { [ -n "$seen" ] || [ $(($(date +%s) - began)) -ge 10 ]; }; then
 			show_log_tail "$1" "$2"
-			die "$2 mariadbd exited during startup"
+			die "$2 $server_comm exited during startup"
 		fi
 		if [ "$(date +%s)" -ge "$3" ]; then
 			show_log_tail "$1" "$2"
@@ -213,12 +294,12 @@ wait_up() { # dir, name, deadline (epoch seconds)
 }
 
 wait_replication() { # dir, deadline
-	local status io sqlt pos rsock
+	local status io sqlt pos rsock wait_sql
 	rsock=$(socket "$1" replica)
 	while :; do
-		status=$(slave_status "$rsock")
-		io=$(slave_field Slave_IO_Running <<<"$status")
-		sqlt=$(slave_field Slave_SQL_Running <<<"$status")
+		status=$(replica_status "$rsock")
+		io=$(status_field "$io_field" <<<"$status")
+		sqlt=$(status_field "$sql_field" <<<"$status")
 		[ "$io" = Yes ] && [ "$sqlt" = Yes ] && break
 		if [ "$(date +%s)" -ge "$2" ]; then
 			echo "$status" | grep -E 'Running|Last_.*Error' >&2 || true
@@ -228,36 +309,48 @@ wait_replication() { # dir, deadline
 		sleep 0.2
 	done
 	# The users made on the primary must exist on the replica before use.
-	pos=$(sql "$(socket "$1" primary)" -e 'SELECT @@gtid_binlog_pos')
 	local left=$(($2 - $(date +%s)))
 	[ "$left" -gt 0 ] || left=1
-	[ "$(sql "$rsock" -e "SELECT MASTER_GTID_WAIT('$pos', $left)")" = 0 ] ||
+	if [ "$family" = mysql ]; then
+		# A GTID set of several server UUIDs comes with newlines.
+		pos=$(sql "$(socket "$1" primary)" -e "SELECT REPLACE(@@GLOBAL.gtid_executed, '\n', '')")
+		wait_sql="SELECT WAIT_FOR_EXECUTED_GTID_SET('$pos', $left)"
+	else
+		pos=$(sql "$(socket "$1" primary)" -e 'SELECT @@gtid_binlog_pos')
+		wait_sql="SELECT MASTER_GTID_WAIT('$pos', $left)"
+	fi
+	[ "$(sql "$rsock" -e "$wait_sql")" = 0 ] ||
 		die "replica did not apply the primary's position $pos within ${wait_seconds}s"
 }
 
 # Stop one instance: a clean shutdown first, then signals, all bounded.
 stop_instance() { # dir, name
-	local pids pid i
+	local pids pid i grace=10
 	pids=$(instance_pids "$1" "$2")
 	[ -n "$pids" ] || return 0
-	if [ -n "${admin:-}" ] && [ -S "$(socket "$1" "$2")" ]; then
-		timeout 60 "$admin" --no-defaults --protocol=socket --socket="$(socket "$1" "$2")" \
-			-uroot --connect-timeout=5 shutdown >/dev/null 2>&1 || true
+	# The SHUTDOWN statement, as MySQL 9 has no COM_SHUTDOWN for
+	# mariadb-admin; it returns at once, so the wait below gives a busy
+	# server the minute that mariadb-admin used to wait.
+	if [ -n "${client:-}" ] && [ -S "$(socket "$1" "$2")" ] &&
+		timeout 20 "$client" --no-defaults --protocol=socket --socket="$(socket "$1" "$2")" \
+			-uroot --connect-timeout=5 -e SHUTDOWN >/dev/null 2>&1; then
+		grace=60
 	fi
 	for sig in TERM KILL; do
-		for ((i = 0; i < 100; i++)); do
+		for ((i = 0; i < grace * 10; i++)); do
 			pids=$(instance_pids "$1" "$2")
 			[ -n "$pids" ] || return 0
 			sleep 0.1
 		done
-		say "$2 still running after 10s; sending SIG$sig"
+		say "$2 still running after ${grace}s; sending SIG$sig"
 		for pid in $pids; do kill -s "$sig" "$pid" 2>/dev/null || true; done
+		grace=10
 	done
 	for ((i = 0; i < 50; i++)); do
 		[ -n "$(instance_pids "$1" "$2")" ] || return 0
 		sleep 0.1
 	done
-	echo "sandbox: error: $2 mariadbd (pid $pids) survives SIGKILL" >&2
+	echo "sandbox: error: $2 $server_comm (pid $pids) survives SIGKILL" >&2
 	return 1
 }
 
@@ -291,21 +384,26 @@ write_env() { # dir
 		printf 'export GODWIT_TEST_SOCKET=%q\n' "$(socket "$1" primary)"
 		printf 'export GODWIT_TEST_REPLICA_SOCKET=%q\n' "$(socket "$1" replica)"
 		printf 'export GODWIT_SANDBOX_DIR=%q\n' "$1"
+		printf 'export GODWIT_SANDBOX_ROOT=%q\n' "$root"
+		printf 'export GODWIT_TEST_FLAVOR=%q\n' "$flavor"
 	} >"$tmp"
 	mv "$tmp" "$env_file"
 }
 
 cmd_start() {
-	local t0 dir deadline p1 p2 sock
+	local t0 dir deadline p1 p2 sock asked=$flavor
 	need_server_bins
 	lock_state
 	if recorded_running; then
 		load_env
+		[ "$flavor" = "$asked" ] ||
+			die "a $flavor sandbox already runs with ${state_dir#"$repo_root"/}; stop it first"
 		say "already running (primary 127.0.0.1:$GODWIT_TEST_PORT, replica 127.0.0.1:$GODWIT_TEST_REPLICA_PORT, dir $GODWIT_SANDBOX_DIR)"
 		return 0
 	fi
 	if [ -f "$env_file" ]; then
 		say "found a stale sandbox in $env_file; cleaning it up"
+		# A subshell: load_env switches to the stale sandbox's flavor.
 		(load_env && destroy "$GODWIT_SANDBOX_DIR") || die "could not clean up the stale sandbox"
 		rm -f "$env_file"
 	fi
@@ -313,32 +411,35 @@ cmd_start() {
 	for p in "$primary_port" "$replica_port"; do
 		# mariadbd silently wraps ports above 65535.
 		if ! [[ "$p" =~ ^[0-9]+$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then die "bad port: $p"; fi
-		port_in_use "$p" && die "port 127.0.0.1:$p is in use (another sandbox? see 'pgrep -a mariadbd');" \
+		port_in_use "$p" && die "port 127.0.0.1:$p is in use (another sandbox? see 'pgrep -a $server_comm');" \
 			"choose others with GODWIT_SANDBOX_PORT and GODWIT_SANDBOX_REPLICA_PORT"
 	done
 
+	# A chroot flavor's servers see only their root: the sandbox lives in
+	# it, on the filesystem of GODWIT_ROOTS_DIR, whatever TMPDIR says.
 	local parent=${TMPDIR:-/tmp} free
+	[ -z "$root" ] || parent=$root/tmp
 	free=$(df -Pm "$parent" | awk 'NR == 2 { print $4 }')
 	[ "${free:-0}" -ge "$min_free_mib" ] ||
 		die "only ${free:-0} MiB free in $parent; the sandbox needs ${min_free_mib} MiB:" \
-			"free some space, or point TMPDIR at a larger filesystem"
+			"free some space, or point TMPDIR (GODWIT_ROOTS_DIR for $flavor) at a larger filesystem"
 
 	t0=$(now_ms)
 	dir=$(mktemp -d "$parent/godwit-sandbox.XXXXXX")
 	touch "$dir/.godwit-sandbox"
 	sock=$(socket "$dir" replica)
-	[ "${#sock}" -lt 100 ] || { rm -rf "$dir"; die "socket path $sock is too long; set a shorter TMPDIR"; }
+	[ "${#sock}" -lt 100 ] || { rm -rf "$dir"; die "socket path $sock is too long; set a shorter TMPDIR (or GODWIT_ROOTS_DIR)"; }
 	# From here on, a failure must not leave servers or files behind.
 	# shellcheck disable=SC2064 # $dir is expanded now on purpose
 	trap "rc=\$?; if [ \$rc -ne 0 ]; then say 'start failed; cleaning up'; destroy '$dir' || true; fi" EXIT
 
-	say "initializing in $dir"
+	say "initializing $flavor in $dir"
 	init_instance "$dir" primary &
 	p1=$!
 	init_instance "$dir" replica &
 	p2=$!
-	wait "$p1" || { cat "$dir/primary/install.log" >&2; die "mariadb-install-db failed for the primary"; }
-	wait "$p2" || { cat "$dir/replica/install.log" >&2; die "mariadb-install-db failed for the replica"; }
+	wait "$p1" || { cat "$dir/primary/install.log" >&2; die "initializing the primary's datadir failed"; }
+	wait "$p2" || { cat "$dir/replica/install.log" >&2; die "initializing the replica's datadir failed"; }
 
 	launch_instance "$dir" primary "$primary_port" 1
 	launch_instance "$dir" replica "$replica_port" 2 --read-only=ON
@@ -355,18 +456,32 @@ cmd_start() {
 		CREATE USER '$test_user'@'localhost' IDENTIFIED BY '$test_password';
 		GRANT ALL PRIVILEGES ON *.* TO '$test_user'@'localhost' WITH GRANT OPTION;
 	SQL
-	sql "$(socket "$dir" replica)" <<-SQL
-		CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port,
-		  MASTER_USER='repl', MASTER_PASSWORD='$repl_password',
-		  MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
-		START SLAVE;
-	SQL
+	# A retry a second (for a day; MariaDB's default count is larger still):
+	# restart-primary relies on the replica reconnecting by itself. MySQL 9
+	# users authenticate with caching_sha2_password, which without TLS needs
+	# the source's RSA key.
+	if [ "$family" = mysql ]; then
+		sql "$(socket "$dir" replica)" <<-SQL
+			CHANGE REPLICATION SOURCE TO SOURCE_HOST='127.0.0.1', SOURCE_PORT=$primary_port,
+			  SOURCE_USER='repl', SOURCE_PASSWORD='$repl_password',
+			  SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=1, SOURCE_RETRY_COUNT=86400,
+			  GET_SOURCE_PUBLIC_KEY=1;
+			START REPLICA;
+		SQL
+	else
+		sql "$(socket "$dir" replica)" <<-SQL
+			CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$primary_port,
+			  MASTER_USER='repl', MASTER_PASSWORD='$repl_password',
+			  MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1;
+			START SLAVE;
+		SQL
+	fi
 	wait_replication "$dir" "$deadline"
 
 	write_env "$dir"
 	trap - EXIT
 	t0=$(($(now_ms) - t0))
-	say "started in $((t0 / 1000)).$(printf %03d $((t0 % 1000)))s:" \
+	say "$flavor started in $((t0 / 1000)).$(printf %03d $((t0 % 1000)))s:" \
 		"primary 127.0.0.1:$primary_port, replica 127.0.0.1:$replica_port (env in ${env_file#"$repo_root"/})"
 }
 
@@ -382,7 +497,7 @@ cmd_stop() {
 		die "in use by a running with-sandbox.sh (make test?), which stops it when done;" \
 			"to stop it anyway: $0 stop --force"
 	fi
-	admin=$(find_bin mariadb-admin) || admin= # without it, stop by signal
+	client=$(find_bin mariadb) || client= # without it, stop by signal
 	load_env
 	destroy "$GODWIT_SANDBOX_DIR" || die "could not stop the sandbox in $GODWIT_SANDBOX_DIR"
 	rm -f "$env_file"
@@ -392,14 +507,15 @@ cmd_stop() {
 # A clean shutdown, as a DBA or a package upgrade would do it: clients see
 # their connections end (ER_SERVER_SHUTDOWN, then EOF) and, while it is
 # down, connections refused. The replica is not touched: its IO thread must
-# reconnect on its own (MASTER_CONNECT_RETRY=1), which this waits for.
+# reconnect on its own (a retry a second), which this waits for.
 cmd_restart_primary() {
 	local down=${1:-0} t0 deadline
 	[[ "$down" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "restart-primary: DOWN_SECONDS must be a number, not '$down'"
-	need_server_bins
+	need_client_bins
 	lock_state
 	recorded_running || die "not running (no ${env_file#"$repo_root"/}, or an instance is down): nothing to restart"
 	load_env
+	need_server_bins
 	t0=$(now_ms)
 	stop_instance "$GODWIT_SANDBOX_DIR" primary || die "could not stop the primary"
 	say "primary stopped; starting it again in ${down}s"
@@ -422,6 +538,7 @@ cmd_status() {
 	fi
 	need_client_bins
 	load_env
+	echo "flavor:  $flavor"
 	echo "dir:     $GODWIT_SANDBOX_DIR"
 	if ping_ok "$GODWIT_TEST_SOCKET"; then
 		echo "primary: up   127.0.0.1:$GODWIT_TEST_PORT"
@@ -434,13 +551,13 @@ cmd_status() {
 		return 1
 	fi
 	echo "replica: up   127.0.0.1:$GODWIT_TEST_REPLICA_PORT"
-	status=$(slave_status "$GODWIT_TEST_REPLICA_SOCKET")
-	io=$(slave_field Slave_IO_Running <<<"$status")
-	sqlt=$(slave_field Slave_SQL_Running <<<"$status")
-	echo "replica: Slave_IO_Running=${io:-?} Slave_SQL_Running=${sqlt:-?}" \
-		"Seconds_Behind_Master=$(slave_field Seconds_Behind_Master <<<"$status")"
+	status=$(replica_status "$GODWIT_TEST_REPLICA_SOCKET")
+	io=$(status_field "$io_field" <<<"$status")
+	sqlt=$(status_field "$sql_field" <<<"$status")
+	echo "replica: $io_field=${io:-?} $sql_field=${sqlt:-?}" \
+		"$lag_field=$(status_field "$lag_field" <<<"$status")"
 	for f in Last_IO_Error Last_SQL_Error; do
-		err=$(slave_field "$f" <<<"$status")
+		err=$(status_field "$f" <<<"$status")
 		[ -z "$err" ] || echo "replica: $f: $err"
 	done
 	[ "$io" = Yes ] && [ "$sqlt" = Yes ] || ok=1

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs a command against the sandbox: starts it (or joins the one already
-# running), runs CMD with the variables of .sandbox/env exported, then stops
-# the sandbox, also on failure or Ctrl-C. Exits with CMD's status.
+# running), runs CMD with the variables of its env file (.sandbox/env, or
+# .sandbox-FLAVOR/env) exported, then stops the sandbox, also on failure or
+# Ctrl-C. Exits with CMD's status.
 #
 # Several runs may share one sandbox: each holds a shared lock while CMD
 # runs, and only the last one to finish stops it.
 #
 # Usage: with-sandbox.sh CMD [ARGS...]
+#   GODWIT_SANDBOX_FLAVOR and the other settings of sandbox.sh apply.
 set -euo pipefail
 
 if [ $# -eq 0 ]; then
@@ -17,9 +19,13 @@ fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$here/../.." && pwd)
 sandbox=$here/sandbox.sh
+# shellcheck source-path=SCRIPTDIR source=flavor.sh
+. "$here/flavor.sh"
+set_flavor "$asked_flavor" || exit 2
+state_dir=${GODWIT_SANDBOX_STATE:-$repo_root/$default_state}
 
-mkdir -p "$repo_root/.sandbox"
-exec 8>"$repo_root/.sandbox/users.lock"
+mkdir -p "$state_dir"
+exec 8>"$state_dir/users.lock"
 flock -s -w 300 8 || {
 	echo "with-sandbox: timed out waiting for a sandbox stop in progress" >&2
 	exit 1
@@ -45,4 +51,4 @@ trap 'exit 143' TERM
 
 "$sandbox" start 8>&-
 # shellcheck disable=SC1091
-(. "$repo_root/.sandbox/env" && exec "$@") 8>&-
+(. "$state_dir/env" && exec "$@") 8>&-
