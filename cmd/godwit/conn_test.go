@@ -284,7 +284,7 @@ func TestConnConfig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("config: %v", err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("config = %+v\nwant     %+v", got, tc.want)
 			}
 			if c.passwordFrom != tc.wantFrom {

@@ -306,7 +306,10 @@ func (w *writer) delete() error {
 func (w *writer) moveKey() error {
 	pos := w.r.IntN(len(w.owned))
 	old, id := w.owned[pos], w.newID()
-	if err := w.exec(1, tag+"UPDATE "+mysqlx.Q(w.table)+" SET `id` = ? WHERE `id` = ?", id, old); err != nil {
+	// Setting the ON UPDATE column to itself keeps the server from setting
+	// it to the time of the move.
+	keep := mysqlx.Q(onUpdateColumn) + " = " + mysqlx.Q(onUpdateColumn)
+	if err := w.exec(1, tag+"UPDATE "+mysqlx.Q(w.table)+" SET `id` = ?, "+keep+" WHERE `id` = ?", id, old); err != nil {
 		return fmt.Errorf("move id %d to %d: %w", old, id, err)
 	}
 	w.m.move(old, id)
