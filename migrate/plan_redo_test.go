@@ -17,10 +17,16 @@ func TestPlanIndexBuild(t *testing.T) {
 	sb.Exec(t, "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, k INT NOT NULL, a VARCHAR(20), KEY k (k))")
 	sb.Exec(t, "INSERT INTO t SELECT seq, seq % 100, 'x' FROM seq_1_to_1000")
 	sb.Exec(t, "CREATE TABLE plain (id INT NOT NULL PRIMARY KEY, a VARCHAR(20))")
+	// MySQL 8.0.30+ sizes its redo log with innodb_redo_log_capacity;
+	// MariaDB keeps one file of innodb_log_file_size.
+	variable := "innodb_log_file_size"
+	if sb.IsMySQL() {
+		variable = "innodb_redo_log_capacity"
+	}
 	var size int64
 	var name, v string
-	if err := sb.DB.QueryRow("SHOW GLOBAL VARIABLES LIKE 'innodb_log_file_size'").Scan(&name, &v); err != nil {
-		t.Fatal(err)
+	if err := sb.DB.QueryRow("SHOW GLOBAL VARIABLES LIKE '" + variable + "'").Scan(&name, &v); err != nil {
+		t.Fatalf("%s: %v", variable, err)
 	}
 	size, _ = strconv.ParseInt(v, 10, 64)
 	for _, tc := range []struct {

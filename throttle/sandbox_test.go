@@ -52,11 +52,11 @@ func TestReplicaSQLThreadStopped(t *testing.T) {
 
 	control := openDB(t, sb, sb.ReplicaPort, "")
 	t.Cleanup(func() { restartSQLThread(t, control) })
-	if _, err := control.Exec(mysqlx.Tag + "STOP SLAVE SQL_THREAD"); err != nil {
+	if _, err := control.Exec(mysqlx.Tag + "STOP REPLICA SQL_THREAD"); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	eventually(t, 3*time.Second, "throttled after STOP SLAVE SQL_THREAD", func() bool { return r.State().Throttled })
+	eventually(t, 3*time.Second, "throttled after STOP REPLICA SQL_THREAD", func() bool { return r.State().Throttled })
 	st := r.State()
 	if !strings.Contains(st.Reason, "replica "+addr) || !strings.Contains(st.Reason, "SQL thread not running") {
 		t.Errorf("reason %q does not name the replica and its stopped SQL thread", st.Reason)
@@ -73,12 +73,12 @@ func TestReplicaSQLThreadStopped(t *testing.T) {
 		t.Logf("heartbeat lag %.2fs after %v stopped", hbLag, time.Since(stopped).Round(time.Millisecond))
 	}
 
-	if _, err := control.Exec(mysqlx.Tag + "START SLAVE SQL_THREAD"); err != nil {
+	if _, err := control.Exec(mysqlx.Tag + "START REPLICA SQL_THREAD"); err != nil {
 		t.Fatal(err)
 	}
 	started := time.Now()
 	if err := <-ch; err != nil {
-		t.Fatalf("Wait after START SLAVE SQL_THREAD: %v (state %+v)", err, r.State())
+		t.Fatalf("Wait after START REPLICA SQL_THREAD: %v (state %+v)", err, r.State())
 	}
 	st = r.State()
 	t.Logf("released %v after the start; paused %v in all", time.Since(started).Round(time.Millisecond), st.ThrottledFor.Round(time.Millisecond))
@@ -116,18 +116,19 @@ func heartbeatLag(t *testing.T, hb *Heartbeat, replica *sql.DB) float64 {
 func restartSQLThread(t *testing.T, db *sql.DB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if _, err := db.ExecContext(ctx, mysqlx.Tag+"START SLAVE SQL_THREAD"); err != nil {
-		t.Errorf("restart the replica's SQL thread: %v (run START SLAVE SQL_THREAD on the replica by hand)", err)
+	if _, err := db.ExecContext(ctx, mysqlx.Tag+"START REPLICA SQL_THREAD"); err != nil {
+		t.Errorf("restart the replica's SQL thread: %v (run START REPLICA SQL_THREAD on the replica by hand)", err)
 		return
 	}
 	for ctx.Err() == nil {
-		rows, err := queryMaps(ctx, db, "SHOW SLAVE STATUS")
-		if err == nil && len(rows) == 1 && rows[0]["Slave_SQL_Running"].String == "Yes" {
+		// MariaDB names the field Slave_SQL_Running even in SHOW REPLICA STATUS.
+		rows, err := queryMaps(ctx, db, "SHOW REPLICA STATUS")
+		if err == nil && len(rows) == 1 && (rows[0]["Slave_SQL_Running"].String == "Yes" || rows[0]["Replica_SQL_Running"].String == "Yes") {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Errorf("the replica's SQL thread does not run again after START SLAVE SQL_THREAD")
+	t.Errorf("the replica's SQL thread does not run again after START REPLICA SQL_THREAD")
 }
 
 func TestThreadsRunning(t *testing.T) {

@@ -309,12 +309,16 @@ func TestApplyText(t *testing.T) {
 	if res.code != 0 {
 		t.Fatalf("dry run: exit %d", res.code)
 	}
+	server := "MariaDB"
+	if sb.IsMySQL() {
+		server = "MySQL"
+	}
 	for _, want := range []string{
 		"godwit dry run (nothing is changed): " + work + " on database " + sb.Database + ": 3 files, 0 applied before, 3 pending",
 		"0001_create_users.sql\n  1. CREATE TABLE `users` (",
 		"  2. CREATE INDEX `iname` ON `users` (`name`)\n     direct: SAFE (the table is created earlier in this run, so it is empty)\n",
 		"  1. CREATE INDEX `icustomer` ON `orders` (`customer`)\n     migrate -> online-copy: SAFE (the table holds rows: built online as ALTER TABLE `orders` ADD\n",
-		"       | Plan for " + sb.Database + ".orders on MariaDB",
+		"       | Plan for " + sb.Database + ".orders on " + server,
 		"       | Verdict: SAFE (exit 0)",
 		"     migrate: NOT PLANNED (users is created earlier in this run, by 0001_create_users.sql statement\n",
 		"dry run: 3 files pending; verdict SAFE (exit 0); nothing was changed",
