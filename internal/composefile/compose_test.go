@@ -32,10 +32,10 @@ func TestComposeFile(t *testing.T) {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
 	want := map[string]struct{ image, primary, gtid string }{
-		"mysql-primary":   {"mysql:8.4", "", "--gtid-mode=ON"},
-		"mysql-replica":   {"mysql:8.4", "mysql-primary", "--gtid-mode=ON"},
-		"mariadb-primary": {"mariadb:11.4", "", "--gtid-strict-mode=ON"},
-		"mariadb-replica": {"mariadb:11.4", "mariadb-primary", "--gtid-strict-mode=ON"},
+		"mysql-primary":   {"mysql:9.7", "", "--gtid-mode=ON"},
+		"mysql-replica":   {"mysql:9.7", "mysql-primary", "--gtid-mode=ON"},
+		"mariadb-primary": {"mariadb:11.8", "", "--gtid-strict-mode=ON"},
+		"mariadb-replica": {"mariadb:11.8", "mariadb-primary", "--gtid-strict-mode=ON"},
 	}
 	ids, ports := map[string]bool{}, map[string]bool{}
 	for name, w := range want {
