@@ -107,6 +107,7 @@ func StartStream(ctx context.Context, cfg StreamConfig, from Position, changes *
 		Port:                    uint16(cfg.Conn.Port),
 		User:                    cfg.Conn.User,
 		Password:                cfg.Conn.Password,
+		TLSConfig:               cfg.Conn.TLS,
 		UseDecimal:              true, // DECIMAL keys must stay exact
 		TimestampStringLocation: time.UTC,
 		HeartbeatPeriod:         time.Second,

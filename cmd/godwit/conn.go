@@ -18,6 +18,7 @@ import (
 // connFlags are the connection flags every command shares.
 type connFlags struct {
 	host, user, password, database, table, defaultsFile string
+	sslMode, sslCA                                      string
 	port                                                int
 
 	// passwordFrom says where config found the password, for error
@@ -33,6 +34,8 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port")
 	fs.StringVar(&c.database, "database", "", "database (schema) of the table (required)")
 	fs.StringVar(&c.table, "table", "", "table to change (required)")
+	fs.StringVar(&c.sslMode, "ssl-mode", "DISABLED", "TLS, as the mysql client's: DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY; a --defaults-file can set it")
+	fs.StringVar(&c.sslCA, "ssl-ca", "", "PEM file of the CA that signed the server's certificate (VERIFY_CA, VERIFY_IDENTITY)")
 }
 
 // config resolves the connection: flags win, then MYSQL_PWD for the
@@ -72,6 +75,12 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 		if !fs.Changed("host") && vals["host"] != "" {
 			cfg.Host = vals["host"]
 		}
+		if !fs.Changed("ssl-mode") && vals["ssl_mode"] != "" {
+			c.sslMode = vals["ssl_mode"]
+		}
+		if !fs.Changed("ssl-ca") && vals["ssl_ca"] != "" {
+			c.sslCA = vals["ssl_ca"]
+		}
 		if p := vals["port"]; !fs.Changed("port") && p != "" {
 			n, err := strconv.Atoi(p)
 			if err != nil || n <= 0 || n > 65535 {
@@ -88,6 +97,10 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 	}
 	if cfg.User == "" {
 		cfg.User = "root"
+	}
+	var err error
+	if cfg.TLS, err = tlsConfig(c.sslMode, c.sslCA, cfg.Host); err != nil {
+		return cfg, usageError{err}
 	}
 	return cfg, nil
 }

@@ -376,3 +376,40 @@ func parseConnFlags(t *testing.T, args ...string) (*connFlags, *pflag.FlagSet) {
 	}
 	return &c, fs
 }
+
+func TestTLSConfig(t *testing.T) {
+	for _, tc := range []struct {
+		mode, ca string
+		want     string // "" none, "skip", "chain", "name", "error"
+	}{
+		{"", "", ""},
+		{"DISABLED", "", ""},
+		{"disabled", "", ""},
+		{"REQUIRED", "", "skip"},
+		{"required", "", "skip"},
+		{"VERIFY_CA", "", "chain"},
+		{"verify-ca", "", "chain"},
+		{"VERIFY_IDENTITY", "", "name"},
+		{"DISABLED", "ca.pem", "error"}, // a CA that would be ignored is a mistake
+		{"REQUIRED", "missing.pem", "error"},
+		{"PREFERRED", "", "error"},
+		{"yes", "", "error"},
+	} {
+		cfg, err := tlsConfig(tc.mode, tc.ca, "db1.example")
+		got := ""
+		switch {
+		case err != nil:
+			got = "error"
+		case cfg == nil:
+		case cfg.ServerName == "db1.example" && !cfg.InsecureSkipVerify:
+			got = "name"
+		case cfg.VerifyConnection != nil:
+			got = "chain"
+		case cfg.InsecureSkipVerify:
+			got = "skip"
+		}
+		if got != tc.want {
+			t.Errorf("tlsConfig(%q, %q) = %s (%v), want %s", tc.mode, tc.ca, got, err, tc.want)
+		}
+	}
+}

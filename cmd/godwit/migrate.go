@@ -150,6 +150,10 @@ func replicaConfigs(addrs []string, primary mysqlx.Config) ([]mysqlx.Config, err
 		}
 		r := primary
 		r.Host, r.Port = host, p
+		if r.TLS != nil && r.TLS.ServerName != "" {
+			r.TLS = r.TLS.Clone()
+			r.TLS.ServerName = host // VERIFY_IDENTITY checks each server's own name
+		}
 		out = append(out, r)
 	}
 	return out, nil
