@@ -30,7 +30,7 @@ type ChecksumResult struct {
 }
 
 // rowHash renders one row of a side for hashing: its checksum
-// expressions joined. ISNULL keeps NULL apart from the empty string, which
+// expressions joined, as bytes. ISNULL keeps NULL apart from the empty string, which
 // CONCAT_WS would merge; it asks the column, not the expression, because a
 // conversion is what the checksum pays for per row, and only where either
 // side may hold NULL.
@@ -41,7 +41,10 @@ func (p *Plan) rowHash(shadow bool) string {
 		if shadow {
 			e, col = c.ShadowExpr, c.Shadow
 		}
-		parts = append(parts, e)
+		// Each value as its bytes: text of two collations in one CONCAT_WS
+		// makes MariaDB 11 convert the binary values beside it to text
+		// ('?' for every invalid byte), on one side only.
+		parts = append(parts, "CAST("+e+" AS BINARY)")
 		if !c.NotNull {
 			parts = append(parts, "ISNULL("+mysqlx.Q(col)+")")
 		}

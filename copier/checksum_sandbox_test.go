@@ -52,3 +52,33 @@ func TestChecksumCatchesTwinChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestChecksumMixedCollations: a column whose collation the ALTER changes
+// is compared as stored, beside binary columns. Hashed as text, the row
+// mixed two collations on the shadow's side, and MariaDB 11 then turned
+// the blob's invalid UTF-8 bytes into '?' there: equal tables differed.
+func TestChecksumMixedCollations(t *testing.T) {
+	sb := sandboxtest.New(t)
+	sb.Exec(t, "CREATE TABLE src (id INT NOT NULL PRIMARY KEY, a VARCHAR(20), b BLOB, c TEXT) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci")
+	sb.Exec(t, "INSERT INTO src VALUES (1, 'abc', UNHEX('84FEE100'), 'x'), (2, 'é😀', UNHEX('C3'), NULL), (3, NULL, NULL, 'z')")
+	sb.Exec(t, "CREATE TABLE `_src_new` LIKE src")
+	sb.Exec(t, "ALTER TABLE `_src_new` MODIFY a VARCHAR(40) CHARACTER SET utf8mb4") // the charset's default collation: uca1400 on MariaDB 11.8, 0900 on MySQL
+	sb.Exec(t, "INSERT INTO `_src_new` SELECT * FROM src")
+	db := openGodwit(t, sb)
+	p := planFor(t, sb, "src", "_src_new", "PRIMARY")
+	p.Compared = CompareAsStored("id", "a", "c", "b") // two collations, then the blob
+	res, err := p.Checksum(t.Context(), [2]Querier{db, db}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 3 || len(res.Mismatched) != 0 {
+		t.Fatalf("checksum of 3 equal rows: %d rows, %d mismatched chunks %v", res.Rows, len(res.Mismatched), res.Examples)
+	}
+	sb.Exec(t, "UPDATE `_src_new` SET b = UNHEX('85FEE100') WHERE id = 1") // another invalid byte, also '?' as text
+	if res, err = p.Checksum(t.Context(), [2]Querier{db, db}, db, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Mismatched) != 1 {
+		t.Fatalf("a blob differing in one byte: %d mismatched chunks, want 1", len(res.Mismatched))
+	}
+}
