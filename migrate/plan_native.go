@@ -35,14 +35,28 @@ import (
 //	  https://dev.mysql.com/doc/refman/8.0/en/innodb-online-ddl-operations.html
 //	  https://dev.mysql.com/doc/refman/8.4/en/innodb-online-ddl-operations.html
 //
-// and, for MariaDB 10.11, from trying each situation on a scratch table
-// with ALGORITHM=INSTANT, then NOCOPY, then INPLACE (TestPlanNativeRulesOnServer
-// keeps them honest). What that showed beyond the pages: dropping a
-// column that is part of an index is NOCOPY (single-column indexes) or a
-// rebuild (multi-column ones); utf8mb3 -> utf8mb4 is instant even when
-// indexed; and adding, dropping or moving a column in the same ALTER as
-// building an index rebuilds the table. The MySQL rules are from the
-// documentation only: no MySQL server was available to verify them.
+// and from trying each situation on a scratch table
+// (TestPlanNativeRulesOnServer keeps them honest). MariaDB 10.11 was tried
+// with ALGORITHM=INSTANT, then NOCOPY, then INPLACE. What that showed
+// beyond the pages: dropping a column that is part of an index is NOCOPY
+// (single-column indexes) or a rebuild (multi-column ones); utf8mb3 ->
+// utf8mb4 is instant even when indexed; and adding, dropping or moving a
+// column in the same ALTER as building an index rebuilds the table.
+//
+// MySQL 9.7 was tried with ALGORITHM=INSTANT, then INPLACE (it has no
+// NOCOPY, and INSTANT takes no LOCK clause), and whether INPLACE rebuilt
+// the table read off InnoDB's table id. What that showed beyond the pages:
+// a column's character set (utf8mb3 -> utf8mb4) or collation changes in
+// place, without a rebuild, when no index uses it (WL#11605), and the
+// length bytes of a CHAR or VARCHAR stay the same; so does the table's
+// default character set; ENUM and SET change character set instantly;
+// instant ADD/DROP COLUMN counts row versions (64, 255 from 9.1) and
+// reordering a column still rebuilds; a table with a FULLTEXT index is
+// never rebuilt in place (InnoDB "supports one FULLTEXT index creation at
+// a time"), so what would rebuild it copies it; an in-place change of a
+// CHAR or TEXT column's character set or collation blocks writes once the
+// ALTER also rebuilds the table or changes a table option; and adding a
+// VIRTUAL column in place combines with nothing but index changes.
 
 // NativeClass is what the server could do natively, cheapest first.
 type NativeClass string
@@ -73,6 +87,11 @@ type Native struct {
 
 	rowFormat   bool // changes the row format instantly (add, drop or move a column)
 	buildsIndex bool // builds or rebuilds a secondary index
+	// MySQL only: what makes the combination of clauses costlier than
+	// the costliest clause.
+	typeInPlace bool // a CHAR or TEXT column's charset or collation changes in place
+	tableOption bool // a table option (COMMENT, AUTO_INCREMENT, default charset, ...) changes
+	virtual     bool // adds a VIRTUAL column
 }
 
 const (
@@ -83,6 +102,7 @@ const (
 	docMariaCopy    = "https://mariadb.com/docs/server/reference/sql-statements/data-definition/alter/alter-table/online-schema-change"
 	docMySQL80      = "https://dev.mysql.com/doc/refman/8.0/en/innodb-online-ddl-operations.html"
 	docMySQL84      = "https://dev.mysql.com/doc/refman/8.4/en/innodb-online-ddl-operations.html"
+	docMySQLCharset = "https://dev.mysql.com/worklog/task/?id=11605"
 )
 
 // serverVersion is the flavor and version number read from the server.
@@ -137,10 +157,26 @@ type nativeInput struct {
 	charsets    *charsetInfo
 	rowFormat   string // lower case: dynamic, compact, redundant, compressed
 	hasFulltext bool
+	// rowVersions is MySQL's INNODB_TABLES.TOTAL_ROW_VERSIONS: instant
+	// ADD/DROP COLUMNs the table has had since its last rebuild; -1 when
+	// unknown or not MySQL.
+	rowVersions int64
 	schema      string
 }
 
 func (in nativeInput) maria() bool { return in.server.flavor == "mariadb" }
+
+// maxRowVersions is how many instant ADD/DROP COLUMN statements a MySQL
+// table takes before the next one must rebuild it (0: none are instant).
+func (v serverVersion) maxRowVersions() int64 {
+	switch {
+	case v.flavor == "mariadb" || !v.atLeast(8, 0, 29):
+		return 0
+	case v.atLeast(9, 1, 0):
+		return 255
+	}
+	return 64
+}
 
 func (in nativeInput) doc() string {
 	if in.maria() {
@@ -199,15 +235,89 @@ func (in nativeInput) whole(per []Native) Native {
 		// Verified on 10.11: ADD COLUMN n INT, ADD INDEX (e) needs INPLACE.
 		w.Class = NativeRebuild
 		why = append(why, "adding, dropping or moving a column in the same ALTER as building an index rebuilds the table")
-	case !in.maria() && rowFormat && w.Class.rank() > NativeInstant.rank() && w.Class.rank() < NativeRebuild.rank():
-		// MySQL: an instant ADD/DROP COLUMN cannot be combined with a
-		// clause that is not instant; INPLACE then rebuilds.
-		w.Class = NativeRebuild
-		why = append(why, "an instant ADD/DROP COLUMN combined with a clause that is not instant falls back to a rebuild")
+	case !in.maria():
+		why = in.wholeMySQL(&w, per, rowFormat)
 	}
+	w.rowFormat = rowFormat && w.Class == NativeInstant
 	w.Reason = wholeReason(w, why)
 	w.Statement = in.statement(w)
 	return w
+}
+
+// wholeMySQL applies what MySQL 9.7 showed about clauses combined: each
+// rule raises the class or the lock of w and says why.
+func (in nativeInput) wholeMySQL(w *Native, per []Native, rowFormat bool) []string {
+	var why []string
+	typeInPlace, tableOption, virtual, otherWork := false, false, false, false
+	for i, n := range per {
+		typeInPlace = typeInPlace || n.typeInPlace
+		tableOption = tableOption || n.tableOption
+		virtual = virtual || n.virtual
+		switch in.change.Specs[i].Kind {
+		case alter.AddIndex, alter.AddUniqueKey, alter.DropIndex:
+		default:
+			otherWork = otherWork || n.Class.rank() > NativeInstant.rank()
+		}
+	}
+	switch {
+	case rowFormat && w.Class.rank() > NativeInstant.rank() && w.Class.rank() < NativeRebuild.rank():
+		w.Class = NativeRebuild
+		why = append(why, "an instant ADD/DROP COLUMN combined with a clause that is not instant falls back to a rebuild")
+	case rowFormat && w.Class == NativeInstant && in.server.maxRowVersions() > 0 && in.rowVersions >= in.server.maxRowVersions():
+		// Error 4092 with ALGORITHM=INSTANT; without it MySQL rebuilds
+		// (which starts the count again).
+		w.Class = NativeRebuild
+		why = append(why, fmt.Sprintf("the table has had %d instant ADD/DROP COLUMNs since its last rebuild, the most %s allows (INFORMATION_SCHEMA.INNODB_TABLES.TOTAL_ROW_VERSIONS)",
+			in.rowVersions, in.server))
+	}
+	if virtual && otherWork && w.Class.rank() < NativeCopy.rank() {
+		// "INPLACE ADD or DROP of virtual columns cannot be combined with
+		// other ALTER TABLE actions": only index changes may join it.
+		w.Class, w.Lock = NativeCopy, "shared"
+		why = append(why, "adding a VIRTUAL column in place combines with index changes only")
+	}
+	if virtual && in.indexesNewVirtual() && w.Class.rank() < NativeCopy.rank() {
+		w.Lock = "shared"
+		why = append(why, "indexing a VIRTUAL column added by the same ALTER blocks writes")
+	}
+	if typeInPlace && w.Class.rank() < NativeCopy.rank() && (w.Class == NativeRebuild || tableOption) {
+		w.Class, w.Lock = NativeRebuild, "shared"
+		why = append(why, "a CHAR or TEXT column's character set or collation changed in place, in an ALTER that also rebuilds the table or changes a table option, rebuilds it with writes blocked")
+	}
+	if in.hasFulltext && w.Class == NativeRebuild {
+		w.Class, w.Lock = NativeCopy, "shared"
+		why = append(why, "InnoDB cannot rebuild a table with a FULLTEXT index in place")
+	}
+	return why
+}
+
+// indexesNewVirtual says whether the ALTER indexes a VIRTUAL column that
+// it also adds.
+func (in nativeInput) indexesNewVirtual() bool {
+	added := map[string]bool{}
+	for _, s := range in.change.Specs {
+		if s.Kind != alter.AddColumn {
+			continue
+		}
+		for _, d := range s.AST.NewColumns {
+			for _, o := range d.Options {
+				if o.Tp == ast.ColumnOptionGenerated && !o.Stored {
+					added[strings.ToLower(d.Name.Name.O)] = true
+				}
+			}
+		}
+	}
+	for _, s := range in.change.Specs {
+		if s.Kind != alter.AddIndex && s.Kind != alter.AddUniqueKey {
+			continue
+		}
+		for _, c := range s.Columns {
+			if added[strings.ToLower(c)] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func wholeReason(w Native, why []string) string {
@@ -231,19 +341,41 @@ func wholeReason(w Native, why []string) string {
 }
 
 // statement is the native ALTER worth running instead of a copy: only
-// for instant changes, and for in-place ones that need no lock.
+// for instant changes, and for in-place ones that need no lock. The
+// ALGORITHM clause makes the server refuse rather than do something
+// slower: MariaDB's NOCOPY refuses a rebuild; MySQL has no NOCOPY (its
+// INPLACE would rebuild silently if the rules were wrong) and takes no
+// LOCK clause with INSTANT.
 func (in nativeInput) statement(w Native) string {
-	algo := map[NativeClass]string{NativeInstant: "ALGORITHM=INSTANT", NativeInplace: "ALGORITHM=NOCOPY, LOCK=NONE"}[w.Class]
-	if !in.maria() && w.Class == NativeInplace {
-		algo = "ALGORITHM=INPLACE, LOCK=NONE"
+	if w.Lock != "none" {
+		return ""
 	}
-	if algo == "" || w.Lock != "none" {
+	var algo string
+	switch {
+	case w.Class == NativeInstant:
+		algo = "ALGORITHM=INSTANT"
+	case w.Class == NativeInplace && in.maria():
+		algo = "ALGORITHM=NOCOPY, LOCK=NONE"
+	case w.Class == NativeInplace:
+		algo = "ALGORITHM=INPLACE, LOCK=NONE"
+	default:
 		return ""
 	}
 	return fmt.Sprintf("ALTER TABLE %s %s, %s", mysqlx.QT(in.schema, in.src.Name), in.change.Clause, algo)
 }
 
 func (in nativeInput) clause(s alter.Spec) Native {
+	n := in.clauseRule(s)
+	if !in.maria() && in.hasFulltext && n.Class == NativeRebuild {
+		// The server's refusal: "InnoDB presently supports one FULLTEXT
+		// index creation at a time", for any rebuild of such a table.
+		n.Class, n.Lock = NativeCopy, "shared"
+		n.Reason += "; InnoDB cannot rebuild a table with a FULLTEXT index in place, so it copies it"
+	}
+	return n
+}
+
+func (in nativeInput) clauseRule(s alter.Spec) Native {
 	a := s.AST
 	switch s.Kind {
 	case alter.AddColumn:
@@ -256,6 +388,10 @@ func (in nativeInput) clause(s alter.Spec) Native {
 			old = a.OldColumnName.Name.O
 		}
 		moved := a.Position != nil && a.Position.Tp != ast.ColumnPositionNone
+		if moved && !in.maria() {
+			// MySQL takes a position that changes nothing as no move.
+			moved = in.positionChanged(old, a.NewColumns[0].Name.Name.O)
+		}
 		n := in.columnChange(old, a.NewColumns[0].Name.Name.O, moved)
 		if s.Kind == alter.ChangeColumn && !strings.EqualFold(old, a.NewColumns[0].Name.Name.O) && n.Class == NativeInstant {
 			n.Reason = "rename; " + n.Reason
@@ -310,15 +446,29 @@ func (in nativeInput) clause(s alter.Spec) Native {
 	case alter.Force:
 		return in.verdict(NativeRebuild, "FORCE rebuilds the table", docMariaInplace)
 	case alter.AddCheck:
-		if in.maria() {
+		switch {
+		case in.maria():
 			return in.verdict(NativeCopy, "a new CHECK constraint is validated by copying the table", "")
+		case !in.server.atLeast(8, 0, 16):
+			return in.verdict(NativeUnknown, "MySQL enforces CHECK constraints from 8.0.16 only", "")
+		case !a.Constraint.Enforced:
+			return in.verdict(NativeInstant, "a CHECK constraint NOT ENFORCED is metadata only", "")
 		}
-		return in.verdict(NativeUnknown, "CHECK constraints are not in MySQL's online DDL tables", "")
+		return in.verdict(NativeCopy, "a new CHECK constraint is validated by copying the table", "")
 	case alter.DropCheck:
-		if in.maria() {
+		if in.maria() || in.server.atLeast(8, 0, 16) {
 			return in.verdict(NativeInstant, "dropping a CHECK constraint is metadata only", "")
 		}
-		return in.verdict(NativeUnknown, "CHECK constraints are not in MySQL's online DDL tables", "")
+		return in.verdict(NativeUnknown, "MySQL enforces CHECK constraints from 8.0.16 only", "")
+	case alter.AlterCheck:
+		switch {
+		case in.maria() || !in.server.atLeast(8, 0, 16):
+			return in.verdict(NativeUnknown, "ALTER CHECK is MySQL 8.0.16+ syntax", "")
+		case !a.Constraint.Enforced:
+			return in.verdict(NativeInstant, "NOT ENFORCED is metadata only", "")
+		}
+		// Instant when it is enforced already; the rules do not read that.
+		return in.verdict(NativeCopy, "ENFORCED validates the rows by copying the table", "")
 	case alter.PartitionBy, alter.RemovePartitioning:
 		return in.verdict(NativeCopy, "repartitioning copies the table", "")
 	}
@@ -370,12 +520,19 @@ func (in nativeInput) addColumn(a *ast.AlterTableSpec) Native {
 		switch {
 		case stored:
 			take(in.verdict(NativeCopy, "a STORED generated column is computed by copying the table", ""))
+		case !in.maria() && virtual && !uniq && len(a.NewConstraints) == 0:
+			// Before the FULLTEXT rule: MySQL adds it instantly even there.
+			n := in.verdict(NativeInstant, "a VIRTUAL column is metadata only", "")
+			n.virtual = true
+			take(n)
 		case autoInc:
 			n := in.verdict(NativeRebuild, "an AUTO_INCREMENT column is filled by rebuilding the table with writes blocked", docMariaInplace)
 			n.Lock = "shared"
 			take(n)
 		case pk:
 			take(in.verdict(NativeRebuild, "a column with a new primary key rebuilds the table", docMariaInplace))
+		case in.hasFulltext && !in.maria():
+			take(in.verdict(NativeRebuild, "the table has a FULLTEXT index: adding a column is not instant", ""))
 		case in.hasFulltext:
 			n := in.verdict(NativeRebuild, "the table has a FULLTEXT index (hidden FTS_DOC_ID): adding a column rebuilds it with writes blocked", docMariaInstant)
 			n.Lock = "shared"
@@ -392,6 +549,8 @@ func (in nativeInput) addColumn(a *ast.AlterTableSpec) Native {
 			take(in.verdict(NativeRebuild, "before MySQL 8.0.12 adding a column rebuilds the table", ""))
 		case !in.maria() && moved && !in.server.atLeast(8, 0, 29):
 			take(in.verdict(NativeRebuild, "before MySQL 8.0.29 only a column added last is instant", ""))
+		case !in.maria() && in.rowFormat == "compressed":
+			take(in.verdict(NativeRebuild, "ROW_FORMAT=COMPRESSED takes no instant ADD COLUMN", ""))
 		default:
 			n := in.verdict(NativeInstant, "adding a column is metadata only", "")
 			n.rowFormat = true
@@ -420,6 +579,10 @@ func (in nativeInput) dropColumn(name string) Native {
 		return in.verdict(NativeRebuild, "before MariaDB 10.4 dropping a column rebuilds the table", docMariaInplace)
 	case !in.maria() && !in.server.atLeast(8, 0, 29):
 		return in.verdict(NativeRebuild, "before MySQL 8.0.29 dropping a column rebuilds the table", "")
+	case !in.maria() && in.rowFormat == "compressed":
+		return in.verdict(NativeRebuild, "ROW_FORMAT=COMPRESSED takes no instant DROP COLUMN", "")
+	case !in.maria() && in.hasFulltext:
+		return in.verdict(NativeRebuild, "the table has a FULLTEXT index: dropping a column is not instant", "")
 	case rebuild:
 		return in.verdict(NativeRebuild, "the column is part of a multi-column index or of the primary key, which must be rebuilt", "")
 	case len(ixs) > 0 && in.maria():
@@ -476,12 +639,19 @@ func (in nativeInput) columnDiff(src, dst tableinfo.Column, indexed, moved bool)
 			add(in.verdict(NativeCopy, fmt.Sprintf("type change %s -> %s", src.ColumnType, dst.ColumnType), ""))
 		}
 	}
+	enumSet := src.DataType == dst.DataType && (src.DataType == "enum" || src.DataType == "set")
 	switch {
+	case !in.maria() && enumSet && (src.Charset != dst.Charset || src.Collation != dst.Collation):
+		// Verified on 9.7, indexed or not, even latin1 <-> utf8mb3.
+		add(in.verdict(NativeInstant, "ENUM and SET store member numbers: the members' character set or collation is metadata only", ""))
 	case src.Charset != dst.Charset && src.Charset != "" && dst.Charset != "":
-		if maria104 && src.Charset == "utf8mb3" && dst.Charset == "utf8mb4" &&
-			strings.TrimPrefix(src.Collation, "utf8mb3_") == strings.TrimPrefix(dst.Collation, "utf8mb4_") {
+		switch {
+		case maria104 && src.Charset == "utf8mb3" && dst.Charset == "utf8mb4" &&
+			strings.TrimPrefix(src.Collation, "utf8mb3_") == strings.TrimPrefix(dst.Collation, "utf8mb4_"):
 			add(in.verdict(NativeInstant, "utf8mb3 -> utf8mb4 is metadata only", docMaria104))
-		} else {
+		case !in.maria() && src.Charset == "utf8mb3" && dst.Charset == "utf8mb4":
+			add(in.charsetInPlace(src, dst, indexed, "utf8mb3 -> utf8mb4"))
+		default:
 			add(in.verdict(NativeCopy, fmt.Sprintf("character set %s -> %s converts every value", src.Charset, dst.Charset), ""))
 		}
 	case src.Collation != dst.Collation:
@@ -492,6 +662,8 @@ func (in nativeInput) columnDiff(src, dst tableinfo.Column, indexed, moved bool)
 			add(n)
 		case maria104:
 			add(in.verdict(NativeInstant, "collation change of a column no index uses is metadata only", docMaria104))
+		case !in.maria():
+			add(in.charsetInPlace(src, dst, indexed, "collation change"))
 		default:
 			add(in.verdict(NativeCopy, "collation change", ""))
 		}
@@ -500,10 +672,13 @@ func (in nativeInput) columnDiff(src, dst tableinfo.Column, indexed, moved bool)
 	case src.Nullable && !dst.Nullable:
 		add(in.verdict(NativeRebuild, "NOT NULL is enforced by rebuilding the table in place", docMariaInplace))
 	case !src.Nullable && dst.Nullable:
-		if in.maria() && in.server.atLeast(10, 4, 3) && redundant {
+		switch {
+		case in.maria() && in.server.atLeast(10, 4, 3) && redundant:
 			add(in.verdict(NativeInstant, "NULL allowed: metadata only with ROW_FORMAT=REDUNDANT", ""))
-		} else {
+		case in.maria():
 			add(in.verdict(NativeRebuild, "allowing NULL rebuilds the table in place (instant only with ROW_FORMAT=REDUNDANT)", docMariaInplace))
+		default:
+			add(in.verdict(NativeRebuild, "allowing NULL rebuilds the table in place", ""))
 		}
 	}
 	if moved {
@@ -526,10 +701,51 @@ func (in nativeInput) columnDiff(src, dst tableinfo.Column, indexed, moved bool)
 		}
 		worst.rowFormat = worst.rowFormat || n.rowFormat
 		worst.buildsIndex = worst.buildsIndex || n.buildsIndex
+		worst.typeInPlace = worst.typeInPlace || n.typeInPlace
 		reasons = append(reasons, n.Reason)
 	}
 	worst.Reason = strings.Join(reasons, "; ")
 	return worst
+}
+
+// charsetInPlace is MySQL's in-place change of a column's character set
+// (a superset: utf8mb3 -> utf8mb4) or collation (WL#11605): metadata
+// only, unless an index orders by the column or the longer encoding moves
+// a CHAR or VARCHAR's length past 255 bytes (one length byte to two).
+func (in nativeInput) charsetInPlace(src, dst tableinfo.Column, indexed bool, what string) Native {
+	if indexed {
+		return in.verdict(NativeCopy, what+" of a column an index uses copies the table", "")
+	}
+	if src.DataType == "char" || src.DataType == "varchar" {
+		ob, nb := src.MaxLength*in.charsets.mbMaxLen(src.Charset), dst.MaxLength*in.charsets.mbMaxLen(dst.Charset)
+		if (ob <= 255) != (nb <= 255) {
+			return in.verdict(NativeCopy, fmt.Sprintf("%s takes the column from %d to %d bytes, across 255 (the length bytes change)", what, ob, nb), "")
+		}
+	}
+	n := in.verdict(NativeInplace, what+" of a column no index uses is metadata only (in place)", docMySQLCharset)
+	n.typeInPlace = src.DataType == "char" || strings.HasSuffix(src.DataType, "text")
+	return n
+}
+
+// positionChanged says whether the column is preceded by another column
+// in the new table than in the old one: FIRST or AFTER that repeat where
+// the column is are no move. Conservative: a column added or renamed
+// right before it counts as a move.
+func (in nativeInput) positionChanged(oldName, newName string) bool {
+	before := func(cols []tableinfo.Column, name string) (string, bool) {
+		for i, c := range cols {
+			if strings.EqualFold(c.Name, name) {
+				if i == 0 {
+					return "", true
+				}
+				return strings.ToLower(cols[i-1].Name), true
+			}
+		}
+		return "", false
+	}
+	was, ok := before(in.src.Columns, oldName)
+	now, ok2 := before(in.dst.Columns, newName)
+	return !ok || !ok2 || was != now
 }
 
 // varcharChange applies the length-byte rule: a VARCHAR stores its length
@@ -593,10 +809,12 @@ func appended(src, dst tableinfo.Column) bool {
 }
 
 func (in nativeInput) convert() Native {
-	if !in.maria() {
-		return in.verdict(NativeCopy, "CONVERT TO CHARACTER SET copies the table", "")
-	}
 	worst := in.verdict(NativeInstant, "no column changes: only the table default", "")
+	if !in.maria() {
+		// The table's default character set is a table option: in place.
+		worst = in.verdict(NativeInplace, "no column changes: only the table default (in place)", "")
+		worst.tableOption = true
+	}
 	for _, c := range in.src.Columns {
 		if c.Charset == "" {
 			continue
@@ -607,10 +825,13 @@ func (in nativeInput) convert() Native {
 		}
 		n := in.columnDiff(c, *d, len(in.indexesWith(c.Name)) > 0, false)
 		if n.Class.rank() > worst.Class.rank() {
+			n.tableOption = worst.tableOption
+			n.typeInPlace = n.typeInPlace || worst.typeInPlace
 			worst = n
 			worst.Reason = "column " + c.Name + ": " + n.Reason
 		}
 		worst.buildsIndex = worst.buildsIndex || n.buildsIndex
+		worst.typeInPlace = worst.typeInPlace || n.typeInPlace
 	}
 	return worst
 }
@@ -626,7 +847,9 @@ func (in nativeInput) tableOptions(a *ast.AlterTableSpec) Native {
 		switch o.Tp {
 		case ast.TableOptionCharset, ast.TableOptionCollate:
 			if !in.maria() {
-				take(in.verdict(NativeRebuild, "a new default character set may rebuild the table", ""))
+				// The manual says it rebuilds when the encoding differs;
+				// 9.7 keeps the table (its id) even for utf8mb4 -> latin1.
+				take(in.verdict(NativeInplace, "the table's default character set is metadata only (in place)", ""))
 			}
 		case ast.TableOptionComment, ast.TableOptionAutoIncrement:
 			if !in.maria() {
@@ -644,22 +867,90 @@ func (in nativeInput) tableOptions(a *ast.AlterTableSpec) Native {
 			take(in.verdict(NativeUnknown, "this table option is not in godwit's rule table", ""))
 		}
 	}
+	worst.tableOption = !in.maria()
 	return worst
+}
+
+// nativeTable is what the rules read of the table itself.
+type nativeTable struct {
+	rowFormat   string
+	hasFulltext bool
+	rowVersions int64 // -1: unknown, or not MySQL 8.0.29+
+	// rowVersionsErr is why rowVersions could not be read (MySQL shows
+	// INNODB_TABLES only to users with the PROCESS privilege).
+	rowVersionsErr error
+}
+
+// readNativeTable reads the table's row format, whether it has a FULLTEXT
+// index and, on MySQL, how many row versions instant ADD/DROP COLUMN used.
+func readNativeTable(ctx context.Context, db *sql.DB, server serverVersion, schema, table string) (nativeTable, error) {
+	nt := nativeTable{rowVersions: -1}
+	var rowFormat sql.NullString
+	var fulltext int
+	err := db.QueryRowContext(ctx, mysqlx.Tag+`SELECT ROW_FORMAT,
+		(SELECT COUNT(*) FROM information_schema.STATISTICS s WHERE s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND s.INDEX_TYPE = 'FULLTEXT')
+		FROM information_schema.TABLES t WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, schema, table).Scan(&rowFormat, &fulltext)
+	if err != nil {
+		return nt, fmt.Errorf("read the table's row format: %w", err)
+	}
+	nt.rowFormat, nt.hasFulltext = strings.ToLower(rowFormat.String), fulltext > 0
+	if server.maxRowVersions() == 0 {
+		return nt, nil
+	}
+	name, ok := innodbName(schema, table)
+	if !ok {
+		nt.rowVersionsErr = fmt.Errorf("the name %s.%s is not plain ASCII, and godwit does not encode it as InnoDB does", schema, table)
+		return nt, nil
+	}
+	// A partitioned table has a row per partition (t#p#p0, ...), each
+	// counting on its own; the fullest one decides.
+	like := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(name) + "#p#%"
+	var versions sql.NullInt64
+	err = db.QueryRowContext(ctx, mysqlx.Tag+"SELECT MAX(TOTAL_ROW_VERSIONS) FROM information_schema.INNODB_TABLES WHERE NAME = ? OR NAME LIKE ?", name, like).Scan(&versions)
+	switch {
+	case err != nil:
+		nt.rowVersionsErr = err
+	case !versions.Valid:
+		nt.rowVersionsErr = fmt.Errorf("information_schema.INNODB_TABLES has no %s", name)
+	default:
+		nt.rowVersions = versions.Int64
+	}
+	return nt, nil
+}
+
+// innodbName is the table's name in INNODB_TABLES: schema/table, each
+// with the characters a file name cannot hold written @xxxx (MySQL's
+// "filename" character set). Only ASCII is encoded here; beyond it the
+// server's mapping is a table godwit does not carry.
+func innodbName(schema, table string) (string, bool) {
+	enc := func(s string) (string, bool) {
+		var b strings.Builder
+		for _, r := range s {
+			switch {
+			case r >= 0x80:
+				return "", false
+			case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+				b.WriteRune(r)
+			default:
+				fmt.Fprintf(&b, "@%04x", r)
+			}
+		}
+		return b.String(), true
+	}
+	s, ok := enc(schema)
+	t, ok2 := enc(table)
+	return s + "/" + t, ok && ok2
 }
 
 // native classifies the clauses and the ALTER for the plan.
 func (p *Plan) native(ctx context.Context, m *migration, env predictEnv) error {
-	var rowFormat sql.NullString
-	var fulltext int
-	err := m.db.QueryRowContext(ctx, mysqlx.Tag+`SELECT ROW_FORMAT,
-		(SELECT COUNT(*) FROM information_schema.STATISTICS s WHERE s.TABLE_SCHEMA = t.TABLE_SCHEMA AND s.TABLE_NAME = t.TABLE_NAME AND s.INDEX_TYPE = 'FULLTEXT')
-		FROM information_schema.TABLES t WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`, m.opt.Conn.Database, m.opt.Table).Scan(&rowFormat, &fulltext)
+	nt, err := readNativeTable(ctx, m.db, env.server, m.opt.Conn.Database, m.opt.Table)
 	if err != nil {
-		return fmt.Errorf("read the table's row format: %w", err)
+		return err
 	}
 	in := nativeInput{
 		server: env.server, src: m.source, dst: m.shadow, change: m.change, charsets: env.charsets,
-		rowFormat: strings.ToLower(rowFormat.String), hasFulltext: fulltext > 0, schema: m.opt.Conn.Database,
+		rowFormat: nt.rowFormat, hasFulltext: nt.hasFulltext, rowVersions: nt.rowVersions, schema: m.opt.Conn.Database,
 	}
 	per, whole := nativePlan(in)
 	for i, s := range m.change.Specs {
@@ -667,6 +958,10 @@ func (p *Plan) native(ctx context.Context, m *migration, env predictEnv) error {
 			Text: s.Text, Kind: s.Kind, Columns: s.Columns, Index: s.Index,
 			Change: columnChangeText(m, s), Native: per[i],
 		})
+	}
+	if whole.rowFormat && nt.rowVersionsErr != nil {
+		p.NotChecked = append(p.NotChecked, fmt.Sprintf("whether the table has row versions left for an instant ADD/DROP COLUMN (%s allows %d before a rebuild): %v",
+			env.server, env.server.maxRowVersions(), nt.rowVersionsErr))
 	}
 	p.Native = &whole
 	return nil

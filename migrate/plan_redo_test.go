@@ -25,7 +25,7 @@ func TestPlanIndexBuild(t *testing.T) {
 	}
 	var size int64
 	var name, v string
-	if err := sb.DB.QueryRow("SHOW GLOBAL VARIABLES LIKE '" + variable + "'").Scan(&name, &v); err != nil {
+	if err := sb.DB.QueryRow("SHOW GLOBAL VARIABLES LIKE '"+variable+"'").Scan(&name, &v); err != nil {
 		t.Fatalf("%s: %v", variable, err)
 	}
 	size, _ = strconv.ParseInt(v, 10, 64)

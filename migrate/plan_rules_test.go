@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/godwit-db/godwit/internal/tableinfo"
@@ -68,7 +69,17 @@ func TestPlanRulesByVersion(t *testing.T) {
 		{"mysql", "8.4.0", "MODIFY b INT NOT NULL", NativeRebuild, "none"},
 		{"mysql", "8.4.0", "ADD INDEX (a)", NativeInplace, "none"},
 		{"mysql", "8.4.0", "ADD COLUMN c INT, ADD INDEX (a)", NativeRebuild, "none"},
-		{"mysql", "8.4.0", "CONVERT TO CHARACTER SET utf8mb4", NativeCopy, "shared"},
+		{"mysql", "8.4.0", "CONVERT TO CHARACTER SET utf8mb4", NativeInplace, "none"}, // already utf8mb4: the table default only
+		{"mysql", "8.4.0", "CONVERT TO CHARACTER SET latin1", NativeCopy, "shared"},
+		{"mysql", "8.4.0", "MODIFY a VARCHAR(10) COLLATE utf8mb4_bin", NativeInplace, "none"},
+		{"mysql", "8.4.0", "MODIFY a VARCHAR(10) COLLATE utf8mb4_bin, ADD COLUMN c INT", NativeRebuild, "none"},
+		{"mysql", "8.4.0", "DEFAULT CHARSET=latin1", NativeInplace, "none"},
+		{"mysql", "8.4.0", "MODIFY b INT AFTER v", NativeInstant, "none"}, // where it is already
+		{"mysql", "8.4.0", "MODIFY b INT AFTER a", NativeRebuild, "none"},
+		{"mysql", "8.4.0", "ADD CONSTRAINT ck CHECK (b > 0)", NativeCopy, "shared"},
+		{"mysql", "8.4.0", "ADD CONSTRAINT ck CHECK (b > 0) NOT ENFORCED", NativeInstant, "none"},
+		{"mysql", "8.4.0", "ADD COLUMN c INT AS (b + 1) VIRTUAL, COMMENT 'x'", NativeCopy, "shared"},
+		{"mysql", "8.4.0", "ADD COLUMN c INT AS (b + 1) VIRTUAL, ADD INDEX (c)", NativeInplace, "shared"},
 		{"mysql", "8.4.0", "DROP PRIMARY KEY", NativeCopy, "shared"},
 		{"mariadb", "10.3.39", "ADD COLUMN c INT", NativeInstant, "none"},
 		{"mariadb", "10.3.39", "ADD COLUMN c INT FIRST", NativeRebuild, "none"},
@@ -97,6 +108,93 @@ func TestPlanRulesByVersion(t *testing.T) {
 				t.Errorf("%s/%s (%s), want %s/%s", whole.Class, whole.Lock, whole.Reason, tc.class, tc.lock)
 			}
 		})
+	}
+}
+
+// TestPlanRulesMySQLTable: what MySQL's rules read of the table itself,
+// its row versions, row format and FULLTEXT index.
+func TestPlanRulesMySQLTable(t *testing.T) {
+	for _, tc := range []struct {
+		version, alter, rowFormat string
+		rowVersions               int64
+		fulltext                  bool
+		class                     NativeClass
+		lock                      string
+	}{
+		{"8.0.36", "ADD COLUMN c INT", "dynamic", 63, false, NativeInstant, "none"},
+		{"8.0.36", "ADD COLUMN c INT", "dynamic", 64, false, NativeRebuild, "none"},
+		{"9.0.1", "DROP COLUMN a", "dynamic", 64, false, NativeRebuild, "none"},
+		{"9.1.0", "ADD COLUMN c INT", "dynamic", 64, false, NativeInstant, "none"},
+		{"9.7.4", "ADD COLUMN c INT", "dynamic", 255, false, NativeRebuild, "none"},
+		{"9.7.4", "ADD COLUMN c INT", "dynamic", -1, false, NativeInstant, "none"}, // unknown: not assumed used up
+		{"9.7.4", "RENAME COLUMN a TO a2", "dynamic", 255, false, NativeInstant, "none"},
+		{"9.7.4", "ADD COLUMN c INT AS (b + 1) VIRTUAL", "dynamic", 255, false, NativeInstant, "none"},
+		{"8.0.20", "ADD COLUMN c INT", "dynamic", 0, false, NativeInstant, "none"}, // no row versions before 8.0.29
+		{"9.7.4", "ADD COLUMN c INT", "compressed", 0, false, NativeRebuild, "none"},
+		{"9.7.4", "ADD COLUMN c INT", "dynamic", 0, true, NativeCopy, "shared"},
+		{"9.7.4", "FORCE", "dynamic", 0, true, NativeCopy, "shared"},
+		{"9.7.4", "RENAME COLUMN a TO a2", "dynamic", 0, true, NativeInstant, "none"},
+		{"9.7.4", "ADD INDEX (a)", "dynamic", 0, true, NativeInplace, "none"},
+	} {
+		t.Run(fmt.Sprintf("%s %s %s %d %v", tc.version, tc.alter, tc.rowFormat, tc.rowVersions, tc.fulltext), func(t *testing.T) {
+			env := predictEnv{server: parseServerVersion(Server{Flavor: "mysql", Version: tc.version}), charsets: testCharsets(), explicitTimestamp: true}
+			src := rulesTable()
+			ch, err := alter.Parse("d", "t", tc.alter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst, _ := predictTable(src, ch, env)
+			_, whole := nativePlan(nativeInput{server: env.server, src: src, dst: dst, change: ch, charsets: env.charsets,
+				rowFormat: tc.rowFormat, hasFulltext: tc.fulltext, rowVersions: tc.rowVersions, schema: "d"})
+			if whole.Class != tc.class || whole.Lock != tc.lock {
+				t.Errorf("%s/%s (%s), want %s/%s", whole.Class, whole.Lock, whole.Reason, tc.class, tc.lock)
+			}
+		})
+	}
+}
+
+// TestPlanRulesStatement: the native statement suggested is one the
+// server's family accepts (MySQL has no NOCOPY and no LOCK with INSTANT).
+func TestPlanRulesStatement(t *testing.T) {
+	for _, tc := range []struct {
+		flavor, version, alter, want string
+	}{
+		{"mariadb", "10.11.19", "ADD COLUMN c INT", "ALTER TABLE `d`.`t` ADD COLUMN c INT, ALGORITHM=INSTANT"},
+		{"mariadb", "10.11.19", "ADD INDEX ia (a)", "ALTER TABLE `d`.`t` ADD INDEX ia (a), ALGORITHM=NOCOPY, LOCK=NONE"},
+		{"mysql", "9.7.4", "ADD COLUMN c INT", "ALTER TABLE `d`.`t` ADD COLUMN c INT, ALGORITHM=INSTANT"},
+		{"mysql", "9.7.4", "ADD INDEX ia (a)", "ALTER TABLE `d`.`t` ADD INDEX ia (a), ALGORITHM=INPLACE, LOCK=NONE"},
+		{"mysql", "9.7.4", "MODIFY a VARCHAR(20)", "ALTER TABLE `d`.`t` MODIFY a VARCHAR(20), ALGORITHM=INPLACE, LOCK=NONE"},
+		{"mysql", "9.7.4", "FORCE", ""},
+	} {
+		t.Run(tc.flavor+" "+tc.alter, func(t *testing.T) {
+			env := predictEnv{server: parseServerVersion(Server{Flavor: tc.flavor, Version: tc.version}), charsets: testCharsets(), explicitTimestamp: true}
+			src := rulesTable()
+			ch, err := alter.Parse("d", "t", tc.alter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst, _ := predictTable(src, ch, env)
+			_, whole := nativePlan(nativeInput{server: env.server, src: src, dst: dst, change: ch, charsets: env.charsets, rowFormat: "dynamic", rowVersions: -1, schema: "d"})
+			if whole.Statement != tc.want {
+				t.Errorf("statement %q, want %q", whole.Statement, tc.want)
+			}
+		})
+	}
+}
+
+func TestPlanInnodbName(t *testing.T) {
+	for _, tc := range []struct {
+		schema, table, want string
+		ok                  bool
+	}{
+		{"d", "t_1", "d/t_1", true},
+		{"my-db", "a$b.c d", "my@002ddb/a@0024b@002ec@0020d", true},
+		{"d", "tä", "", false},
+	} {
+		got, ok := innodbName(tc.schema, tc.table)
+		if ok != tc.ok || (ok && got != tc.want) {
+			t.Errorf("%s.%s: %q %v, want %q %v", tc.schema, tc.table, got, ok, tc.want, tc.ok)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ import (
 const clockTicks = 100
 
 // serverCPU reads how much CPU time a local server process has used so
-// far, from its pid file and /proc. Wall time on a shared two-core box
+// far, from its pid file (@@pid_file) and /proc. Wall time on a shared two-core box
 // moves with whatever else runs; the CPU a run cost the server does far
 // less, so it tells where a change in wall time came from. ok is false
 // when the server is not on this host.
@@ -26,12 +27,23 @@ func serverCPU(ctx context.Context, db *sql.DB) (time.Duration, bool) {
 	if err := db.QueryRowContext(ctx, tag+"SELECT @@pid_file").Scan(&pidFile); err != nil {
 		return 0, false
 	}
-	b, err := os.ReadFile(pidFile)
+	b, err := os.ReadFile(hostPath(pidFile, os.Getenv("GODWIT_SANDBOX_ROOT")))
 	if err != nil {
 		return 0, false
 	}
 	d, err := procCPU(strings.TrimSpace(string(b)))
 	return d, err == nil
+}
+
+// hostPath is where this host sees a path of the server's: a sandbox
+// flavor run with chroot (GODWIT_SANDBOX_ROOT) names its files from inside
+// its root. The pid in them needs no translation: chroot shares the
+// host's pid namespace.
+func hostPath(path, root string) string {
+	if root == "" || !filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(root, path)
 }
 
 // procCPU is the user plus system time of process pid.

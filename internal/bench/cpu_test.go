@@ -29,3 +29,17 @@ func TestProcCPU(t *testing.T) {
 		t.Error("procCPU of a missing process: no error")
 	}
 }
+
+// TestHostPath: a chroot flavor's server names its pid file from inside
+// its root; the host's own server, or a relative name, needs nothing.
+func TestHostPath(t *testing.T) {
+	for _, c := range []struct{ path, root, want string }{
+		{"/tmp/godwit-sandbox.x/primary/mariadbd.pid", "", "/tmp/godwit-sandbox.x/primary/mariadbd.pid"},
+		{"/tmp/godwit-sandbox.x/primary/mariadbd.pid", "/var/cache/godwit/roots/mysql-9.7", "/var/cache/godwit/roots/mysql-9.7/tmp/godwit-sandbox.x/primary/mariadbd.pid"},
+		{"mysqld.pid", "/r", "mysqld.pid"},
+	} {
+		if got := hostPath(c.path, c.root); got != c.want {
+			t.Errorf("hostPath(%q, %q) = %q, want %q", c.path, c.root, got, c.want)
+		}
+	}
+}

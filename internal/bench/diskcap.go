@@ -17,10 +17,25 @@ import (
 // godwit does when the disk, not the CPU, runs out (a cloud volume's
 // baseline is a few thousand IOPS). It needs root and the server's datadir
 // on a block device.
+//
+// The sandbox keeps MariaDB's file names on every flavor, and sandboxDir
+// (GODWIT_SANDBOX_DIR) is a host path also for a flavor run with chroot,
+// whose server's pid is a host pid (chroot has no pid namespace of its
+// own); so the same pid file names mariadbd or mysqld.
 func capDisk(sandboxDir string, iops int) (func(), error) {
-	pid, err := os.ReadFile(filepath.Join(sandboxDir, "primary", "mariadbd.pid"))
+	pidFile := filepath.Join(sandboxDir, "primary", "mariadbd.pid")
+	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		return nil, fmt.Errorf("-disk-iops: the sandbox primary's pid: %w", err)
+	}
+	pid := strings.TrimSpace(string(b))
+	// A stale pid file must not move some other process into the group.
+	comm, err := os.ReadFile("/proc/" + pid + "/comm")
+	if err != nil {
+		return nil, fmt.Errorf("-disk-iops: the process of %s: %w", pidFile, err)
+	}
+	if !isServer(string(comm)) {
+		return nil, fmt.Errorf("-disk-iops: process %s of %s is %s, no mariadbd or mysqld", pid, pidFile, strings.TrimSpace(string(comm)))
 	}
 	dev, err := blockDevice(filepath.Join(sandboxDir, "primary", "data"))
 	if err != nil {
@@ -38,7 +53,7 @@ func capDisk(sandboxDir string, iops int) (func(), error) {
 			}
 			return nil
 		}
-		return cgroupCap(dir, strings.TrimSpace(string(pid)), func() error { return set(iops) }, func() error { return set(0) })
+		return cgroupCap(dir, pid, func() error { return set(iops) }, func() error { return set(0) })
 	}
 	v2 := "/sys/fs/cgroup"
 	if ctl, err := os.ReadFile(filepath.Join(v2, "cgroup.controllers")); err == nil && strings.Contains(" "+string(ctl)+" ", " io ") {
@@ -46,9 +61,17 @@ func capDisk(sandboxDir string, iops int) (func(), error) {
 		set := func(limit string) error {
 			return os.WriteFile(filepath.Join(dir, "io.max"), fmt.Appendf(nil, "%s riops=%s wiops=%s", dev, limit, limit), 0o644)
 		}
-		return cgroupCap(dir, strings.TrimSpace(string(pid)), func() error { return set(fmt.Sprint(iops)) }, func() error { return set("max") })
+		return cgroupCap(dir, pid, func() error { return set(fmt.Sprint(iops)) }, func() error { return set("max") })
 	}
 	return nil, errors.New("-disk-iops: neither the blkio (cgroup v1) nor the io (cgroup v2) controller is available")
+}
+
+func isServer(comm string) bool {
+	switch strings.TrimSpace(comm) {
+	case "mariadbd", "mysqld":
+		return true
+	}
+	return false
 }
 
 // cgroupCap makes cgroup dir, moves pid into it and sets its limit; the

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/godwit-db/godwit/internal/bench/sbtest"
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
 
@@ -44,6 +45,8 @@ type config struct {
 	outDir      string
 	keep        bool
 	diskIOPS    int // 0: the disk as it is
+
+	server sbtest.Server // what the primary is, asked once connected
 }
 
 const benchSchema = "godwit_bench"

@@ -69,7 +69,7 @@ func (r *runResult) phase(p string) string {
 // print writes the summary tables.
 func (res *results) print(w io.Writer) {
 	fmt.Fprintf(w, "\n== results: ALTER TABLE %s %s on %s, buffer pool %d MiB, %d CPUs%s, the replica applies %s the runs\n\n",
-		table, res.Alter, res.Server, res.BufferPool>>20, res.CPUs, res.diskCap(), res.ReplicaMode)
+		table, res.Alter, res.serverLabel(), res.BufferPool>>20, res.CPUs, res.diskCap(), res.ReplicaMode)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "rows\trun\twall\trows/s\tvs native\tcut-over stall\tpeak RSS\treplica behind after\tCPU primary\tCPU replica\tCPU godwit\tresult\t")
 	for _, r := range res.Runs {

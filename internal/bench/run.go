@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/godwit-db/godwit/internal/bench/sbtest"
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
 
@@ -73,7 +74,10 @@ type runResult struct {
 type results struct {
 	Started      time.Time    `json:"started"`
 	Finished     time.Time    `json:"finished"`
-	Server       string       `json:"server_version"`
+	Server       string       `json:"server_version"`           // VERSION()
+	ServerFamily string       `json:"server_family"`            // mariadb or mysql, as VERSION() says
+	Flavor       string       `json:"sandbox_flavor,omitempty"` // GODWIT_TEST_FLAVOR of the sandbox's env
+	NativeAlter  string       `json:"native_alter,omitempty"`   // the statement the native runs send
 	BufferPool   int64        `json:"innodb_buffer_pool_size"`
 	CPUs         int          `json:"cpus"`
 	DiskIOPS     int          `json:"disk_iops_cap,omitempty"` // -disk-iops
@@ -125,8 +129,17 @@ func run(ctx context.Context, c config) (*results, error) {
 	// statement; and the checksums read whole tables.
 	db.SetMaxOpenConns(8)
 	db.SetConnMaxIdleTime(time.Minute)
-	if err := db.QueryRowContext(ctx, "SELECT VERSION(), @@innodb_buffer_pool_size").Scan(&res.Server, &res.BufferPool); err != nil {
+	// The family from the server itself: the sandbox's flavor (from the
+	// env) only labels the results.
+	if c.server, err = sbtest.Detect(ctx, db); err != nil {
 		return nil, err
+	}
+	res.Server, res.ServerFamily, res.Flavor = c.server.Version, c.server.Family(), os.Getenv("GODWIT_TEST_FLAVOR")
+	if err := db.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&res.BufferPool); err != nil {
+		return nil, err
+	}
+	if c.runs[runNative] {
+		res.NativeAlter = nativeAlter(c.alter)
 	}
 	rep := &replica{primary: db}
 	if c.replicaPort > 0 {
@@ -137,9 +150,17 @@ func run(ctx context.Context, c config) (*results, error) {
 			return nil, fmt.Errorf("replica: %w", err)
 		}
 		defer rep.db.Close()
+		rs, err := sbtest.Detect(ctx, rep.db)
+		if err != nil {
+			return nil, fmt.Errorf("replica: %w", err)
+		}
+		rep.mariadb = rs.MariaDB
 	}
 	fmt.Printf("bench: %s (innodb_buffer_pool_size %d MiB), %d CPUs%s, ALTER TABLE %s %s\n",
-		res.Server, res.BufferPool>>20, res.CPUs, res.diskCap(), table, c.alter)
+		res.serverLabel(), res.BufferPool>>20, res.CPUs, res.diskCap(), table, c.alter)
+	if res.Flavor != "" && !strings.HasPrefix(res.Flavor, res.ServerFamily+"-") {
+		fmt.Printf("bench: note: the sandbox's env says flavor %s, but the server is %s\n", res.Flavor, c.server)
+	}
 
 	for _, scale := range c.scales {
 		var native time.Duration
@@ -200,7 +221,7 @@ func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string
 	fmt.Printf("\n== %s, %d rows (scale %d)\n", r.title(), n, scale)
 	err := func() error {
 		start := time.Now()
-		if err := fill(ctx, db, n); err != nil {
+		if err := fill(ctx, db, c.server, n); err != nil {
 			return err
 		}
 		// The replica applies the fill too: let it finish before timing.
@@ -255,10 +276,20 @@ func runOne(ctx context.Context, c config, db *sql.DB, rep *replica, kind string
 	return r
 }
 
+// nativeAlter is the native run's statement: the server copies the table
+// row by row into a new one, as godwit does from outside. LOCK=SHARED
+// makes it the same operation on every flavor: it is what COPY does by
+// default on MySQL and on MariaDB before 11.2, where 11.2 and later would
+// otherwise pick an online copy (LOCK=NONE) that logs concurrent writes
+// for replay; with nothing writing, only the plain copy is measured.
+func nativeAlter(alter string) string {
+	return fmt.Sprintf("ALTER TABLE %s %s, ALGORITHM=COPY, LOCK=SHARED", mysqlx.Q(table), alter)
+}
+
 // runNativeCopy times the server's own table copy: the ceiling for any
 // copy from outside the server.
 func runNativeCopy(ctx context.Context, c config, db *sql.DB, r *runResult, before sum) error {
-	q := fmt.Sprintf("%sALTER TABLE %s %s, ALGORITHM=COPY", tag, mysqlx.Q(table), c.alter)
+	q := tag + nativeAlter(c.alter)
 	fmt.Printf("    %s\n", strings.TrimPrefix(q, tag))
 	start := time.Now()
 	if _, err := db.ExecContext(ctx, q); err != nil {
@@ -266,7 +297,7 @@ func runNativeCopy(ctx context.Context, c config, db *sql.DB, r *runResult, befo
 	}
 	r.wall = time.Since(start)
 	r.PrimaryCPU = r.cpu.primarySince(ctx)
-	r.Notes = "writes to the table wait for the whole ALTER (ALGORITHM=COPY allows reads only)"
+	r.Notes = "writes to the table wait for the whole ALTER (LOCK=SHARED allows reads only)"
 	v, err := compareSums(ctx, db, table, before, "the table before the ALTER")
 	r.Verified = v
 	return err
@@ -441,6 +472,16 @@ func (r *runResult) fromGodwit(g *godwitResult) {
 	if !g.SwapAt.IsZero() {
 		r.SwapAt = g.SwapAt.Format(time.RFC3339Nano)
 	}
+}
+
+// serverLabel names the server in the headings: its family and version,
+// and the sandbox flavor it runs as, if any.
+func (res *results) serverLabel() string {
+	s := sbtest.Server{Version: res.Server, MariaDB: res.ServerFamily == "mariadb"}.String()
+	if res.Flavor != "" {
+		s += " (sandbox " + res.Flavor + ")"
+	}
+	return s
 }
 
 // loadAvg is the host's 1-minute load average, 0 if unknown.

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/godwit-db/godwit/internal/bench/sbtest"
 )
 
 // row is what a writer committed for an id; nil means deleted.
@@ -19,7 +20,8 @@ type row struct {
 
 // initial is the row fill() made for an id.
 func initial(id int64) row {
-	return row{k: id * 7919 % 1000003, c: strings.Repeat("c", 100) + "-" + fmt.Sprint(id)}
+	k, c, _ := sbtest.Row(id)
+	return row{k: k, c: c}
 }
 
 // model holds only the ids the writers touched; all others keep initial().
