@@ -97,6 +97,10 @@ need_server_bins() {
 		fi
 		# instance_pids compares it with /proc/PID/root, which has no symlinks.
 		root=$(cd -P "$root" && pwd)
+		# Without /proc in the root, MariaDB's information_schema.DISKS has
+		# no mount table to read (error 1105): give it the one filesystem
+		# its datadir lives on, seen from inside as /.
+		df -PT "$root" | awk 'NR == 2 { print $1, "/", $2, "rw 0 0" }' >"$root/etc/mtab"
 		bin=$(find_bin chroot) || die "chroot not found"
 		if [ "$family" = mysql ]; then
 			server=("$bin" "$root" /usr/sbin/mysqld)
