@@ -100,6 +100,8 @@ need_server_bins() {
 		# Without /proc in the root, MariaDB's information_schema.DISKS has
 		# no mount table to read (error 1105): give it the one filesystem
 		# its datadir lives on, seen from inside as /.
+		# (Debian's is a link to /proc/self/mounts: replace it.)
+		rm -f "$root/etc/mtab"
 		df -PT "$root" | awk 'NR == 2 { print $1, "/", $2, "rw 0 0" }' >"$root/etc/mtab"
 		bin=$(find_bin chroot) || die "chroot not found"
 		if [ "$family" = mysql ]; then
