@@ -17,13 +17,7 @@ func TestInstantPath(t *testing.T) {
 	sb := sandboxtest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
-		t.Fatal(err)
-	}
-	model, err := workload.Load(ctx, sb.DB, "t", 20_000, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := workloadTable(ctx, t, sb, 20_000, 5)
 	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 2, Rate: 200, Seed: 6})
 	time.Sleep(200 * time.Millisecond)
 	opt := options(sb, "t", "ADD COLUMN note VARCHAR(20) NOT NULL DEFAULT 'fresh'")

@@ -79,17 +79,25 @@ func forEachScenario(t *testing.T, kind string, fn func(t *testing.T, read func(
 	}
 }
 
+// workloadTable creates the workload's table t with rows rows (drawn with
+// seed) and returns its model.
+func workloadTable(ctx context.Context, t *testing.T, sb *sandboxtest.Sandbox, rows int, seed int64) *workload.Model {
+	t.Helper()
+	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
+		t.Fatal(err)
+	}
+	model, err := workload.Load(ctx, sb.DB, "t", rows, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
 func runScenario(t *testing.T, alter string, exp expectation) {
 	sb := sandboxtest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
-		t.Fatal(err)
-	}
-	model, err := workload.Load(ctx, sb.DB, "t", scenarioRows(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := workloadTable(ctx, t, sb, scenarioRows(), 1)
 	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 4, Rate: 400, Frozen: exp.Frozen, Seed: 2})
 	time.Sleep(300 * time.Millisecond) // writes before the migration starts too
 

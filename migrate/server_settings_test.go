@@ -64,13 +64,7 @@ func TestCompressedBinlogTransactions(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
-		t.Fatal(err)
-	}
-	model, err := workload.Load(ctx, sb.DB, "t", 50_000, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := workloadTable(ctx, t, sb, 50_000, 1)
 	compressed, err := sql.Open("mysql", sb.DSN(sb.Database)+"&binlog_transaction_compression=ON")
 	if err != nil {
 		t.Fatal(err)

@@ -21,13 +21,7 @@ func TestThrottleFlagFileHoldsCopyButNotApply(t *testing.T) {
 	sb := sandboxtest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
-		t.Fatal(err)
-	}
-	model, err := workload.Load(ctx, sb.DB, "t", 20_000, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := workloadTable(ctx, t, sb, 20_000, 3)
 	flag := filepath.Join(t.TempDir(), "pause")
 	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 2, Rate: 200, Seed: 4})
 
