@@ -236,6 +236,9 @@ var harmless = map[replication.EventType]bool{
 	replication.VIEW_CHANGE_EVENT:         true, // group replication membership
 	replication.XA_PREPARE_LOG_EVENT:      true, // the rows came before it, as row events
 	replication.SLAVE_EVENT:               true,
+	// encrypt_binlog: an event after it that the stream could not decrypt
+	// would fail to parse, loudly.
+	replication.MARIADB_START_ENCRYPTION_EVENT: true,
 }
 
 // record adds the keys of every row image; for an update both the before

@@ -239,6 +239,7 @@ func (m *migration) preflight(ctx context.Context) error {
 	}
 	for _, check := range []func(context.Context) error{
 		func(ctx context.Context) error { return checkBinlog(ctx, m.db) },
+		func(ctx context.Context) error { return checkWritable(ctx, m.db) },
 		m.checkPrivileges,
 		m.checkTable,
 		func(ctx context.Context) error { return checkPrimaryKeyRequired(ctx, m.db, m.source, m.change) },

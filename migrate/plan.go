@@ -235,6 +235,9 @@ func (p *Plan) structural(ctx context.Context, m *migration) error {
 	if err := p.addErr("binlog", checkBinlog(ctx, m.db)); err != nil {
 		return err
 	}
+	if err := p.addErr("writable", checkWritable(ctx, m.db)); err != nil {
+		return err
+	}
 	if err := p.addErr("privileges", m.checkPrivileges(ctx)); err != nil {
 		return err
 	}

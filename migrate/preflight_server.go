@@ -71,3 +71,19 @@ func checkPrimaryKeyRequired(ctx context.Context, db *sql.DB, source *tableinfo.
 	}
 	return nil
 }
+
+// checkWritable refuses a read-only server. A primary is not read-only;
+// a replica is, and a migration there (godwit's user may write through
+// read_only) would change that one server alone, to be overwritten or to
+// break replication when the primary's own change arrives.
+func checkWritable(ctx context.Context, db *sql.DB) error {
+	var readOnly int
+	if err := db.QueryRowContext(ctx, mysqlx.Tag+"SELECT @@GLOBAL.read_only").Scan(&readOnly); err != nil {
+		return fmt.Errorf("read @@read_only: %w", err)
+	}
+	if readOnly != 0 {
+		return refuse("writable", "Point godwit at the primary; if this server is the primary, run SET GLOBAL read_only = OFF first.",
+			"@@read_only is ON: this looks like a replica, and a change made there alone would diverge from the primary")
+	}
+	return nil
+}

@@ -124,3 +124,22 @@ func TestRequirePrimaryKey(t *testing.T) {
 		t.Fatalf("tables after the refusal: %v, want [_t_old nopk t]", got)
 	}
 }
+
+// TestRefusesReplica: pointed at a replica (read_only, as the sandbox's
+// is), godwit refuses before creating anything there, where its user's
+// privileges would have let it change that one server alone.
+func TestRefusesReplica(t *testing.T) {
+	sb := sandboxtest.New(t)
+	smallTable(t, sb, 100)
+	replica := sb.Replica(t) // waits until t is there
+	opt := options(sb, "t", "ADD COLUMN c INT")
+	opt.Conn.Port = sb.ReplicaPort
+	_, err := migrate.Run(context.Background(), opt)
+	if err == nil || !migrate.IsRefusal(err) || !strings.Contains(err.Error(), "read_only") {
+		t.Fatalf("want a refusal naming read_only, got %v", err)
+	}
+	var n int
+	if err := replica.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> 't'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d tables besides t on the replica (%v), want none", n, err)
+	}
+}
