@@ -41,29 +41,23 @@ func planOptions(sb *sandboxtest.Sandbox, table, alter string) migrate.PlanOptio
 	}}
 }
 
-// runSetup runs a scenario's setup.sql, one statement per ";\n", made
-// portable to MySQL (the fixtures use MariaDB's seq_1_to_N tables).
+// runSetup runs a scenario's setup.sql, one statement per ";\n" (sb.Exec
+// makes MariaDB's seq_1_to_N tables work on MySQL too).
 func runSetup(t *testing.T, sb *sandboxtest.Sandbox, setup string) {
 	t.Helper()
-	mysql := serverFamily(t, sb) == "mysql"
 	for _, stmt := range strings.Split(setup, ";\n") {
 		if stmt = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(stmt), ";")); stmt != "" {
-			sb.Exec(t, sandboxtest.Portable(stmt, mysql))
+			sb.Exec(t, stmt)
 		}
 	}
 }
 
-// serverFamily is "mysql" or "mariadb", as the server's VERSION() says.
-func serverFamily(t *testing.T, sb *sandboxtest.Sandbox) string {
-	t.Helper()
-	var version string
-	if err := sb.DB.QueryRow("SELECT VERSION()").Scan(&version); err != nil {
-		t.Fatal(err)
+// family is "mysql" or "mariadb", as the server says.
+func family(sb *sandboxtest.Sandbox) string {
+	if sb.IsMySQL() {
+		return "mysql"
 	}
-	if strings.Contains(version, "MariaDB") {
-		return "mariadb"
-	}
-	return "mysql"
+	return "mariadb"
 }
 
 // readExpect reads a scenario's expectation: expect.<family>.json when
@@ -143,7 +137,7 @@ func TestPlans(t *testing.T) {
 		exp, expName := readExpect(t, read, func(name string) bool {
 			_, err := os.Stat(filepath.Join("..", "testdata", "plans", filepath.Base(t.Name()), name))
 			return err == nil
-		}, serverFamily(t, sb))
+		}, family(sb))
 		t.Logf("expectation: %s", expName)
 		runSetup(t, sb, read("setup.sql"))
 		before := schemaState(t, sb.DB, sb.Database)
@@ -225,7 +219,7 @@ func TestPlanReplicaLag(t *testing.T) {
 func TestPlanDiskFree(t *testing.T) {
 	sb := sandboxtest.New(t)
 	sb.Exec(t, "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a VARCHAR(100))")
-	sb.Exec(t, sandboxtest.Portable("INSERT INTO t SELECT seq, REPEAT('x', 100) FROM seq_1_to_1000", serverFamily(t, sb) == "mysql"))
+	sb.Exec(t, "INSERT INTO t SELECT seq, REPEAT('x', 100) FROM seq_1_to_1000")
 	var installed int
 	if err := sb.DB.QueryRow("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'DISKS'").Scan(&installed); err != nil {
 		t.Fatal(err)

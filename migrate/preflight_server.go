@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -42,34 +43,23 @@ func checkServerVersion(s Server) (warning string, err error) {
 // new table needs a primary key, and the shadow is created like the source.
 // (godwit's own helper tables all have one.)
 func checkPrimaryKeyRequired(ctx context.Context, db *sql.DB, source *tableinfo.Table, change *alter.Change) error {
-	var setting string
-	for _, name := range []string{"sql_require_primary_key", "innodb_force_primary_key"} {
-		var v sql.NullString
-		// The session's value is the one godwit's statements meet.
-		err := db.QueryRowContext(ctx, mysqlx.Tag+"SELECT @@SESSION."+name).Scan(&v)
-		if err != nil && mysqlx.ErrCode(err) != mysqlx.ErrUnknownSystemVariable {
-			err = db.QueryRowContext(ctx, mysqlx.Tag+"SELECT @@GLOBAL."+name).Scan(&v)
-		}
-		if err != nil {
-			if mysqlx.ErrCode(err) == mysqlx.ErrUnknownSystemVariable {
-				continue // the other family's setting
-			}
-			return fmt.Errorf("read @@%s: %w", name, err)
-		}
-		if v.String == "1" || strings.EqualFold(v.String, "ON") {
-			setting = name
-		}
-	}
-	if setting == "" {
-		return nil
-	}
 	// An ALTER that adds or drops a primary key is left to the server: it
 	// rejects it on the empty shadow, before anything is copied.
-	if source.PrimaryKey() == nil && !change.RebuildsPrimaryKey {
-		return refuse("primary-key", "Add a primary key to the table (in this ALTER, or natively first), or turn "+setting+" off for the migration.",
-			"@@%s is ON and %s has no primary key: the server would refuse to create its shadow table", setting, source.Name)
+	if source.PrimaryKey() != nil || change.RebuildsPrimaryKey {
+		return nil
 	}
-	return nil
+	// SHOW VARIABLES gives the session's value, the one godwit's statements
+	// meet, and lists only the settings this server's family has.
+	var setting, value string
+	err := db.QueryRowContext(ctx, mysqlx.Tag+`SHOW VARIABLES WHERE Variable_name IN ('sql_require_primary_key', 'innodb_force_primary_key') AND Value = 'ON'`).Scan(&setting, &value)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read sql_require_primary_key, innodb_force_primary_key: %w", err)
+	}
+	return refuse("primary-key", "Add a primary key to the table (in this ALTER, or natively first), or turn "+setting+" off for the migration.",
+		"@@%s is ON and %s has no primary key: the server would refuse to create its shadow table", setting, source.Name)
 }
 
 // checkWritable refuses a read-only server. A primary is not read-only;

@@ -31,7 +31,7 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.port, "port", 3306, "server TCP port; a --defaults-file can set it")
 	fs.StringVar(&c.user, "user", "", "user (default: from --defaults-file, else root)")
 	fs.StringVar(&c.password, "password", "", "password (prefer MYSQL_PWD or --defaults-file: argv is visible to other users)")
-	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port")
+	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port, ssl-mode, ssl-ca")
 	fs.StringVar(&c.database, "database", "", "database (schema) of the table (required)")
 	fs.StringVar(&c.table, "table", "", "table to change (required)")
 	fs.StringVar(&c.sslMode, "ssl-mode", "DISABLED", "TLS, as the mysql client's: DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY; a --defaults-file can set it")

@@ -44,7 +44,8 @@ Exit codes:
      message says the tables were swapped (then only a cleanup failed)
   2  usage error (bad or missing flags)
   3  refused before anything was created (unsupported or unsafe change,
-     server settings, privileges, table without a usable key, leftovers)`,
+     unsupported server version, a read-only server (a replica), server
+     settings, privileges, table without a usable key, leftovers)`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := conn.config(cmd.Flags())

@@ -57,8 +57,10 @@ the ALTER, and reports
     (MariaDB's DISKS plugin);
   - an estimate of the copy and checksum time from a timed sample read,
     with its basis;
-  - the checks migrate runs before it creates anything: binlog settings,
-    privileges, engine, triggers, foreign keys, leftovers, a usable key,
+  - the checks migrate runs before it creates anything: a supported server
+    version, binlog settings, a writable server (not a replica), privileges,
+    a primary key where the server requires one, engine, triggers, foreign
+    keys, leftovers, a usable key,
     and the data checks (duplicates under a new unique key, values that do
     not fit, NULLs under NOT NULL, lossy charset conversion, ENUM/SET
     members in use, dropped columns that hold data), plus replica lag now

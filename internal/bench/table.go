@@ -144,14 +144,9 @@ const (
 	replicaAfter  = "after"
 )
 
-// sqlThread is the statement that stops or starts the replica's SQL thread:
-// MySQL 8.0.22 renamed SLAVE to REPLICA, and 9.x dropped the old word.
-func (r *replica) sqlThread(verb string) string {
-	if r.mariadb {
-		return tag + verb + " SLAVE SQL_THREAD"
-	}
-	return tag + verb + " REPLICA SQL_THREAD"
-}
+// sqlThread is the statement that stops or starts the replica's SQL thread;
+// MySQL 9 has dropped the word SLAVE, MariaDB 10.5+ takes REPLICA too.
+func sqlThread(verb string) string { return tag + verb + " REPLICA SQL_THREAD" }
 
 // hold stops the replica's SQL thread, so that it applies nothing until
 // release; its IO thread still fetches the binlog.
@@ -159,7 +154,7 @@ func (r *replica) hold(ctx context.Context) error {
 	if r == nil || r.db == nil {
 		return nil
 	}
-	if _, err := r.db.ExecContext(ctx, r.sqlThread("STOP")); err != nil {
+	if _, err := r.db.ExecContext(ctx, sqlThread("STOP")); err != nil {
 		return fmt.Errorf("stop the replica's SQL thread: %w", err)
 	}
 	return nil
@@ -169,7 +164,7 @@ func (r *replica) release(ctx context.Context) error {
 	if r == nil || r.db == nil {
 		return nil
 	}
-	if _, err := r.db.ExecContext(ctx, r.sqlThread("START")); err != nil {
+	if _, err := r.db.ExecContext(ctx, sqlThread("START")); err != nil {
 		return fmt.Errorf("start the replica's SQL thread: %w", err)
 	}
 	return nil

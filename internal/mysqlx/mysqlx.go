@@ -114,8 +114,6 @@ const (
 	ErrLockWaitTimeout = 1205
 	ErrDeadlock        = 1213
 	ErrNoSuchTable     = 1146
-
-	ErrUnknownSystemVariable = 1193
 )
 
 // Processlist names the table that lists the server's sessions. MySQL's

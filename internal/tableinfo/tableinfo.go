@@ -166,11 +166,7 @@ func (t *Table) Index(name string) (*Index, bool) {
 // stored column, which must be copied like any other; taking it for a
 // generated one would refill it with the time of the copy.
 func isGenerated(extra string) bool {
-	for _, w := range strings.Fields(strings.ToUpper(extra)) {
-		switch w {
-		case "VIRTUAL", "STORED", "PERSISTENT":
-			return strings.Contains(strings.ToUpper(extra), w+" GENERATED")
-		}
-	}
-	return false
+	e := strings.ToUpper(extra)
+	return strings.Contains(e, "VIRTUAL GENERATED") || strings.Contains(e, "STORED GENERATED") ||
+		strings.Contains(e, "PERSISTENT GENERATED")
 }
