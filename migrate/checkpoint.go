@@ -35,6 +35,12 @@ type checkpoint struct {
 	// Indexes were left out of the shadow until the copy is done; the
 	// shadow may have some of them already.
 	Indexes []deferredIndex `json:"indexes,omitempty"`
+	// Server is the identity of the server the copy was made on (see
+	// Server.Identity): binlog positions mean nothing on another.
+	Server string `json:"server,omitempty"`
+	// Swapped is set right after the swap: a rerun after a cleanup cut
+	// short then finishes it and says the change is done.
+	Swapped bool `json:"swapped,omitempty"`
 }
 
 // keyValue keeps a key value's Go type, which decides how the server
@@ -109,7 +115,7 @@ func (m *migration) createCheckpointTable(ctx context.Context) error {
 	m.created = append(m.created, name)
 	// A first checkpoint names the ALTER before any binlog position is
 	// known: a run killed before the copy began resumes from scratch.
-	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), Indexes: m.deferred})
+	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), Indexes: m.deferred, Server: m.server.Identity})
 	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sINSERT INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, name)), string(b)); err != nil {
 		return fmt.Errorf("write first checkpoint: %w", err)
 	}
@@ -130,13 +136,24 @@ func (m *migration) saveCheckpoint(ctx context.Context) error {
 		return err
 	}
 	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), File: from.Name, Pos: from.Pos,
-		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred})
+		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred, Server: m.server.Identity})
 	q := fmt.Sprintf("%sREPLACE INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
 	if _, err := m.db.ExecContext(ctx, q, string(b)); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	m.checkpointSaved, m.checkpointDone = time.Now(), done
 	return nil
+}
+
+// markSwapped records in the checkpoint that the swap went through. A
+// failure is only logged: a rerun then finds the original under the
+// sentry's name, or nothing left to do.
+func (m *migration) markSwapped(ctx context.Context) {
+	q := fmt.Sprintf("%sUPDATE %s SET state = JSON_SET(state, '$.swapped', true), updated_at = UTC_TIMESTAMP(6) WHERE id = 1",
+		mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
+	if _, err := m.db.ExecContext(ctx, q); err != nil {
+		m.log.Warn("record the swap in the checkpoint", "err", err)
+	}
 }
 
 // loadCheckpoint reads the checkpoint a killed run left, or nil when there

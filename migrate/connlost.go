@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"syscall"
@@ -17,15 +16,12 @@ import (
 )
 
 // When the server goes away under a run (a restart, a crash, a killed
-// connection), nothing is wrong with the copy made so far: the shadow and
-// the checkpoint say where to pick it up, as after a kill -9. Dropping
-// them, as any other failure does, would throw that work away, and against
-// a server that is down the drop fails anyway. So a run that lost the
-// server keeps its tables and says how to go on; every other failure still
-// drops what the run created.
+// connection), nothing is wrong with the copy made so far; the run keeps
+// it like any other failure (keep.go), but says that the server was lost,
+// and does not try to write a last checkpoint to a server that is gone.
 
 // ErrServerLost is wrapped by Run's error when the run stopped because the
-// server went away, and kept its tables for a rerun (or godwit abort).
+// server went away.
 var ErrServerLost = errors.New("lost the server")
 
 // Server errors that mean the session is gone, not that a statement was
@@ -77,23 +73,4 @@ func serverLost(err error) bool {
 		}
 	}
 	return false
-}
-
-// keptAfterLostServer decides, for a run that failed with err, whether it
-// keeps its tables: only when it lost the server after its checkpoint table
-// was created (the copy path), and not because the user cancelled it. It
-// returns the error to report then, or nil when the tables must be dropped.
-func (m *migration) keptAfterLostServer(ctx context.Context, err error) error {
-	if ctx.Err() != nil || !serverLost(err) || !slices.Contains(m.created, checkpointName(m.opt.Table)) {
-		return nil
-	}
-	abort := fmt.Sprintf("godwit abort --database %s --table %s", m.opt.Conn.Database, m.opt.Table)
-	if m.phase == PhaseCutover {
-		// A rerun refuses to resume a cut-over (detectResume); abort knows
-		// whether the swap happened and which table holds the original rows.
-		return fmt.Errorf("%w during %s; a cut-over cannot be resumed: run `%s` to clean up (it keeps the table holding the original rows, whatever its name), then rerun the same command if the table does not have the change yet: %w",
-			ErrServerLost, m.phase, abort, err)
-	}
-	return fmt.Errorf("%w during %s; the checkpoint is kept: rerun the same command to resume (or `%s` to clean up); the original table is intact: %w",
-		ErrServerLost, m.phase, abort, err)
 }

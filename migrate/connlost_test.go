@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -74,39 +73,49 @@ func TestServerLost(t *testing.T) {
 	}
 }
 
-func TestKeptAfterLostServer(t *testing.T) {
+// TestKeep: once the checkpoint table exists, every failure keeps the
+// copy and says how to go on, except a refusal and DDL on the table; a
+// failure before it drops what the run made.
+func TestKeep(t *testing.T) {
 	lost := fmt.Errorf("copy chunk 3: %w", mysql.ErrInvalidConn)
 	withCheckpoint := []string{"_t_new", "_t_ckpt"}
+	const rest = "; the original table is intact and serving; the copy and its checkpoint are kept: rerun the same command to resume, or run `godwit abort --database d --table t` to remove them"
 	for _, tc := range []struct {
 		name    string
 		phase   Phase
 		created []string
 		err     error
-		cancel  bool
-		want    string // "" when the tables must be dropped
+		cause   error // the run's context was cancelled with it
+		want    string
+		isLost  bool
 	}{
-		{"copy", PhaseCopy, withCheckpoint, lost, false, "lost the server during copy; the checkpoint is kept: rerun the same command to resume (or `godwit abort --database d --table t` to clean up)"},
-		{"verify", PhaseVerify, withCheckpoint, lost, false, "lost the server during verify; the checkpoint is kept"},
-		{"cut-over", PhaseCutover, []string{"t_godwit_new", "_t_ckpt"}, lost, false, "lost the server during cut-over; a cut-over cannot be resumed: run `godwit abort --database d --table t`"},
-		{"before the checkpoint", PhaseSetup, []string{"_t_new"}, lost, false, ""},
-		{"not lost", PhaseCopy, withCheckpoint, errors.New("chunk 3 differs"), false, ""},
-		{"cancelled by the user", PhaseCopy, withCheckpoint, lost, true, ""},
+		{"lost in the copy", PhaseCopy, withCheckpoint, lost, nil, "lost the server during copy: copy chunk 3: invalid connection" + rest, true},
+		{"lost in the cut-over", PhaseCutover, []string{"t_godwit_new", "_t_ckpt"}, lost, nil, "lost the server during cut-over: copy chunk 3: invalid connection" + rest, true},
+		{"cut-over retries exhausted", PhaseCutover, withCheckpoint, errors.New("cut-over failed 10 times"), nil, "failed during cut-over: cut-over failed 10 times" + rest, false},
+		{"repairs exhausted", PhaseVerify, withCheckpoint, errors.New("chunk 3 differs after 3 repairs"), nil, "failed during verify: chunk 3 differs after 3 repairs" + rest, false},
+		{"critical threshold", PhaseCopy, withCheckpoint, fmt.Errorf("stopped: %w", throttle.ErrCritical), nil, "failed during copy: stopped: " + throttle.ErrCritical.Error() + rest, false},
+		{"interrupted", PhaseCopy, withCheckpoint, fmt.Errorf("copy chunk 2: %w", context.Canceled), context.Canceled, "interrupted during copy: copy chunk 2: context canceled" + rest, false},
+		{"interrupted with a broken connection", PhaseCopy, withCheckpoint, lost, context.Canceled, "interrupted during copy: copy chunk 3: invalid connection" + rest, false},
+		{"named lock lost", PhaseCopy, withCheckpoint, fmt.Errorf("copy chunk 2: %w", context.Canceled), errLockLost, "lost the migration's named lock (its connection ended) during copy, so the run stopped at once: copy chunk 2: context canceled" + rest, false},
+		{"before the checkpoint", PhaseSetup, []string{"_t_new"}, lost, nil, "", false},
+		{"refusal", PhaseCopy, withCheckpoint, refuse("throttle", "Fix it.", "bad probe"), nil, "", false},
+		{"DDL on the table", PhaseCopy, withCheckpoint, fmt.Errorf("%w: ALTER TABLE t", copier.ErrTableDDL), nil, "", false},
 	} {
 		m := &migration{opt: Options{Table: "t"}, phase: tc.phase, created: tc.created}
 		m.opt.Conn.Database = "d"
-		ctx, cancel := context.WithCancel(context.Background())
-		if tc.cancel {
-			cancel()
+		ctx, cancel := context.WithCancelCause(context.Background())
+		if tc.cause != nil {
+			cancel(tc.cause)
 		}
-		got := m.keptAfterLostServer(ctx, tc.err)
-		cancel()
+		got := m.keep(ctx, tc.err)
+		cancel(nil)
 		switch {
 		case tc.want == "" && got != nil:
 			t.Errorf("%s: kept the tables: %v", tc.name, got)
 		case tc.want != "" && got == nil:
 			t.Errorf("%s: would drop the tables", tc.name)
-		case tc.want != "" && (!strings.HasPrefix(got.Error(), tc.want) || !errors.Is(got, ErrServerLost) || !errors.Is(got, mysql.ErrInvalidConn)):
-			t.Errorf("%s: error %q, want it to start with %q and wrap ErrServerLost and the cause", tc.name, got, tc.want)
+		case tc.want != "" && (got.Error() != tc.want || !errors.Is(got, ErrKept) || !errors.Is(got, tc.err) || errors.Is(got, ErrServerLost) != tc.isLost):
+			t.Errorf("%s: error\n%q\nwant\n%q, wrapping ErrKept and the cause (and ErrServerLost: %v)", tc.name, got, tc.want, tc.isLost)
 		}
 	}
 }

@@ -496,8 +496,29 @@ func (w *statusWriter) stop() {
 	}
 }
 
+// final writes one last status after stop: why a run that kept its copy
+// stopped, for godwit status to show. Failing costs only that.
+func (w *statusWriter) final(ctx context.Context, db *sql.DB, message string) {
+	if w == nil || w.stopWriter == nil || db == nil {
+		return
+	}
+	w.mu.Lock()
+	w.cur.Message, w.cur.Postponed = message, ""
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	b, _ := json.Marshal(w.snapshot(time.Now().UTC()))
+	if _, err := db.ExecContext(ctx, w.query(), string(b)); err != nil {
+		w.log.Warn("write the last status row", "err", err)
+	}
+}
+
+func (w *statusWriter) query() string {
+	return fmt.Sprintf("%sREPLACE INTO %s VALUES (%d, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(w.schema, checkpointName(w.table)), statusRowID)
+}
+
 func (w *statusWriter) run(ctx context.Context, db *sql.DB) {
-	q := fmt.Sprintf("%sREPLACE INTO %s VALUES (%d, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(w.schema, checkpointName(w.table)), statusRowID)
+	q := w.query()
 	tick := time.NewTicker(statusEvery)
 	defer tick.Stop()
 	lastErr := ""

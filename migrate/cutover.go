@@ -63,7 +63,7 @@ func (m *migration) cutover(ctx context.Context) error {
 		if err == nil {
 			m.summary.CutoverStall = stall
 			m.summary.CutoverAttempts = attempt
-			return m.renameOld(ctx)
+			return nil
 		}
 		last = err
 		if ctx.Err() != nil || errors.Is(err, errSwappedAnyway) {
@@ -270,14 +270,13 @@ func (m *migration) renameShadowForSwap(ctx context.Context) error {
 }
 
 // renameOld gives the old table its documented name once the swap is done.
-func (m *migration) renameOld(ctx context.Context) error {
+func (m *migration) renameOld(ctx context.Context) {
 	schema, table := m.opt.Conn.Database, m.opt.Table
 	q := fmt.Sprintf("%sRENAME TABLE %s TO %s", mysqlx.Tag, mysqlx.QT(schema, sentryName(table)), mysqlx.QT(schema, oldName(table)))
 	if _, err := m.db.ExecContext(ctx, q); err != nil {
-		m.log.Warn("swapped; the old table keeps its cut-over name", "table", sentryName(table), "err", err)
+		m.warn(fmt.Sprintf("swapped; the old table keeps its cut-over name %s (godwit abort, or a rerun of the same command, gives it its final name %s): %v", sentryName(table), oldName(table), err))
 		m.summary.OldTable = sentryName(table)
-		return nil
+		return
 	}
 	m.summary.OldTable = oldName(table)
-	return nil
 }

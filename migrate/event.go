@@ -44,6 +44,7 @@ type Summary struct {
 	Table          string
 	Swapped        bool   // the new table serves under the original name
 	Resumed        bool   // the run picked up an interrupted one's copy
+	AlreadyDone    bool   // an earlier run had swapped the tables; this one finished its cleanup
 	Path           string // PathInstant or PathCopy
 	Rows           int64  // rows copied
 	Applied        int64  // rows re-applied from binlog changes

@@ -35,6 +35,8 @@ type migration struct {
 	verifier *copier.Verifier // checks chunks during the copy (checksum.go); nil with a full checksum
 
 	tableLock     *sql.Conn // holds the migration's named lock (lock.go)
+	stopKeepalive func()    // ends the lock's keepalive
+	stopRun       context.CancelCauseFunc
 	throttler     *throttle.Throttler
 	stopThrottle  func()
 	replicaDBs    []*sql.DB
@@ -47,6 +49,7 @@ type migration struct {
 
 	resume          *checkpoint   // the killed run this one picks up, if any
 	resumeCutover   bool          // it was killed in its cut-over, before the swap
+	earlierSwap     bool          // an earlier run swapped the tables; only its cleanup is left
 	status          *statusWriter // publishes the status row for godwit status (control.go)
 	checkpointSaved time.Time
 	checkpointDone  bool // the last checkpoint saved says the copy is done
@@ -59,11 +62,14 @@ type migration struct {
 // swapped in; a *Refusal means nothing was created.
 func Run(ctx context.Context, opt Options) (*Summary, error) {
 	opt.defaults()
-	m := &migration{opt: opt, log: opt.Log, summary: Summary{Table: opt.Table, Phases: map[Phase]time.Duration{}}}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	m := &migration{opt: opt, log: opt.Log, stopRun: cancel, summary: Summary{Table: opt.Table, Phases: map[Phase]time.Duration{}}}
 	m.status = newStatusWriter(opt.Conn.Database, opt.Table, opt.Alter, opt.Log, m.currentThrottle)
 	start := time.Now()
 	err := m.run(ctx)
 	m.status.stop() // before dropCreated drops its table
+	m.stopLockKeepalive()
 	if m.phase != PhaseDone {
 		m.summary.Phases[m.phase] += time.Since(m.phaseStart) // the phase that failed
 	}
@@ -77,8 +83,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		m.verifier.Stop()
 	}
 	if err != nil && len(m.created) > 0 {
-		if kept := m.keptAfterLostServer(ctx, err); kept != nil {
-			err = kept // resumable: see connlost.go
+		if kept := m.keep(ctx, err); kept != nil {
+			err = kept
+			m.status.final(ctx, m.db, "stopped: "+err.Error())
 		} else if derr := m.dropCreated(); derr != nil {
 			err = errors.Join(err, derr)
 		}
@@ -93,7 +100,10 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 
 func (m *migration) run(ctx context.Context) error {
 	m.enter(PhasePreflight)
-	if err := m.preflight(ctx); err != nil {
+	if err := m.preflight(ctx); err != nil || m.earlierSwap {
+		if err == nil {
+			return m.finishEarlierSwap(ctx)
+		}
 		return err
 	}
 	m.enter(PhaseSetup)
@@ -138,25 +148,47 @@ func (m *migration) run(ctx context.Context) error {
 		return err
 	}
 	m.enter(PhaseCutover)
-	if err := m.cutover(ctx); err != nil {
+	if err := m.cutover(ctx); err != nil && !errors.Is(err, errSwappedAnyway) {
 		return err
+	} else if err != nil {
+		m.warn(err.Error())
 	}
 	m.created = nil // the shadow is the table now; nothing to drop on failure
 	m.summary.Swapped = true
+	return m.cleanup(ctx)
+}
+
+// cleanup finishes a run whose swap went through. Nothing in it can undo
+// the swap, so a failure here is a warning on a successful run, and a
+// Ctrl-C no longer cuts it short: it takes a few statements.
+func (m *migration) cleanup(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	m.enter(PhaseCleanup)
 	m.status.stop() // its row goes with the table
-	if _, err := m.db.ExecContext(ctx, mysqlx.Tag+"DROP TABLE IF EXISTS "+mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table))); err != nil {
-		m.log.Warn("swapped; dropping the checkpoint table failed, drop it by hand", "table", checkpointName(m.opt.Table), "err", err)
+	m.markSwapped(ctx)
+	if m.summary.OldTable == "" {
+		m.renameOld(ctx)
 	}
-	if m.opt.DropOld {
+	if _, err := m.db.ExecContext(ctx, mysqlx.Tag+"DROP TABLE IF EXISTS "+mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table))); err != nil {
+		m.warn(fmt.Sprintf("swapped; dropping the checkpoint table %s failed, drop it by hand (or rerun the same command, which finishes the cleanup): %v", checkpointName(m.opt.Table), err))
+	}
+	if m.opt.DropOld && m.summary.OldTable == oldName(m.opt.Table) {
 		q := mysqlx.Tag + "DROP TABLE " + mysqlx.QT(m.opt.Conn.Database, m.summary.OldTable)
 		if _, err := m.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("the tables were swapped, but dropping %s failed (drop it by hand): %w", m.summary.OldTable, err)
+			m.warn(fmt.Sprintf("swapped; dropping %s failed, drop it by hand: %v", m.summary.OldTable, err))
+		} else {
+			m.summary.OldDropped = true
 		}
-		m.summary.OldDropped = true
 	}
 	m.enter(PhaseDone)
 	return nil
+}
+
+// warn records a finding of a run that goes on: in the log and the summary.
+func (m *migration) warn(msg string) {
+	m.log.Warn(msg)
+	m.summary.Warnings = append(m.summary.Warnings, msg)
 }
 
 // setup creates the shadow and decides the path; it returns the copy's
@@ -224,8 +256,7 @@ func (m *migration) preflight(ctx context.Context) error {
 		return err
 	}
 	if warning != "" {
-		m.log.Warn(warning)
-		m.summary.Warnings = append(m.summary.Warnings, warning)
+		m.warn(warning)
 	}
 	if err := m.takeTableLock(ctx); err != nil {
 		return err
@@ -248,8 +279,8 @@ func (m *migration) preflight(ctx context.Context) error {
 		m.checkTableIntegrity,
 		func(context.Context) error { _, err := chooseKey(m.source, nil, m.change); return err },
 	} {
-		if err := check(ctx); err != nil {
-			return err
+		if err := check(ctx); err != nil || m.earlierSwap {
+			return err // the rest checks a change still to be made
 		}
 	}
 	return nil

@@ -40,9 +40,15 @@ func (m *migration) detectResume(ctx context.Context) error {
 		return err
 	}
 	switch {
-	case hasSentry && sentry != sentryComment:
-		return refuse("resume", fmt.Sprintf("Run `godwit abort --database %s --table %s`: it gives the original its final name %s.", db, t, oldName(t)),
-			"the interrupted run swapped the tables (%s holds the original) and stopped before its cleanup", sentryName(t))
+	case hasSentry && sentry != sentryComment, cp.Swapped && !hasSentry && !inCutover && !hasShadow:
+		// The swap went through; only the cleanup is left (run finishes it).
+		m.earlierSwap, m.summary.OldTable = true, ""
+		if !hasSentry {
+			m.summary.OldTable = oldName(t)
+		}
+		return nil
+	case cp.Server != "" && cp.Server != m.server.Identity:
+		return refuse("resume", abort, "the interrupted run's copy was made on another server (%s; this one is %s), a failover most likely: its binlog positions mean nothing here", cp.Server, m.server.Identity)
 	case inCutover && hasShadow, hasSentry && !inCutover:
 		return refuse("resume", abort, "the interrupted run left its tables in a state godwit does not make (%s, %s, %s)", shadowName(t), swapShadowName(t), sentryName(t))
 	case !inCutover && !hasShadow:
@@ -60,6 +66,15 @@ func (m *migration) detectResume(ctx context.Context) error {
 	}
 	m.resume = cp
 	return nil
+}
+
+// finishEarlierSwap finishes the cleanup of a run that swapped the tables
+// and stopped before it was done: the change is made, and a rerun says so.
+func (m *migration) finishEarlierSwap(ctx context.Context) error {
+	m.log.Info("an earlier run of this change swapped the tables; finishing its cleanup", "table", m.opt.Table)
+	m.emit(Event{Message: "already done: an earlier run swapped the tables; finishing its cleanup"})
+	m.summary.Swapped, m.summary.AlreadyDone, m.summary.Path = true, true, PathCopy
+	return m.cleanup(ctx)
 }
 
 // resumeSetup takes over the shadow of the interrupted run. Rows above the

@@ -14,6 +14,10 @@ type Server struct {
 	Version string
 	Flavor  string // "mariadb" or "mysql", as go-mysql names them
 	CRC32C  bool   // the server has the CRC32C() function
+	// Identity tells this server from the others of its topology:
+	// MySQL's server_uuid, or MariaDB's server_id (which has no uuid, and
+	// whose replication requires the ids to differ).
+	Identity string
 }
 
 func readServer(ctx context.Context, db *sql.DB) (Server, error) {
@@ -24,6 +28,13 @@ func readServer(ctx context.Context, db *sql.DB) (Server, error) {
 	s.Flavor = "mysql"
 	if strings.Contains(strings.ToLower(s.Version), "mariadb") {
 		s.Flavor = "mariadb"
+	}
+	q := mysqlx.Tag + "SELECT CONCAT('server_uuid ', @@server_uuid)"
+	if s.Flavor == "mariadb" {
+		q = mysqlx.Tag + "SELECT CONCAT('server_id ', @@server_id)"
+	}
+	if err := db.QueryRowContext(ctx, q).Scan(&s.Identity); err != nil {
+		return s, fmt.Errorf("read the server's identity: %w", err)
 	}
 	// Asked rather than read off the version: forks and backports differ.
 	var crc sql.NullInt64

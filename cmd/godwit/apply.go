@@ -74,7 +74,9 @@ Exit codes:
      file, a refused statement, another apply running), or at a statement
      that a check stopped before it changed anything
   4  dry run only: a statement needs an explicit flag (--allow-drop-table,
-     --allow-drop-data)`,
+     --allow-drop-data)
+  5  an online migration stopped before its swap, keeping its copy and
+     checkpoint: the next apply resumes it`,
 		Args: applyArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := conn.configNoTable(cmd.Flags())

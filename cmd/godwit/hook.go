@@ -135,7 +135,7 @@ func phaseDurations(s *migrate.Summary) map[string]string {
 // output's summary event.
 func summaryFields(s *migrate.Summary) map[string]any {
 	return map[string]any{
-		"swapped": s.Swapped, "path": s.Path, "resumed": s.Resumed, "rows_copied": s.Rows, "rows_applied": s.Applied, "binlog_row_changes": s.Changes,
+		"swapped": s.Swapped, "path": s.Path, "resumed": s.Resumed, "already_done": s.AlreadyDone, "rows_copied": s.Rows, "rows_applied": s.Applied, "binlog_row_changes": s.Changes,
 		"phases": phaseDurations(s), "cutover_stall_ms": s.CutoverStall.Milliseconds(), "cutover_attempts": s.CutoverAttempts,
 		"old_table": s.OldTable, "old_dropped": s.OldDropped, "total_ms": s.Total.Milliseconds(),
 		"checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks, "checksum_rechecked": s.ChecksumRechecked, "checksum_repairs": s.ChecksumRepairs,

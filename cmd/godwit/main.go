@@ -21,6 +21,7 @@ const (
 	exitFailed  = 1 // failed while working; the original table is intact unless the error says it was swapped
 	exitUsage   = 2 // bad flags
 	exitRefused = 3 // refused before anything was created
+	exitKept    = 5 // stopped before the swap, keeping the copy and its checkpoint: rerunning resumes
 )
 
 // usageError marks errors in the command line itself.
@@ -30,9 +31,11 @@ func (e usageError) Unwrap() error { return e.error }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first Ctrl-C (or SIGTERM) stops the migration cleanly; after
-	// that the signals act as usual again, so a second one quits at once
-	// (which is safe: the original table is never at risk).
+	// The first Ctrl-C (or SIGTERM) stops the migration cleanly, keeping
+	// its copy and checkpoint; after that the signals act as usual again,
+	// so a second one quits at once, which is as safe as a kill -9: the
+	// original table is never at risk and the checkpoint saved every few
+	// seconds is kept.
 	context.AfterFunc(ctx, stop)
 	err := newRoot().ExecuteContext(ctx)
 	if err != nil {
@@ -52,6 +55,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &coded):
 		return coded.ExitCode()
+	case errors.Is(err, migrate.ErrKept):
+		return exitKept
 	case migrate.IsRefusal(err):
 		return exitRefused
 	default:

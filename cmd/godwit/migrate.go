@@ -38,14 +38,24 @@ stdout carries JSON lines: "progress" events and a final "summary" event;
 with --output text, human-readable progress lines and summary. Logs go to
 stderr. On a terminal, a progress bar with ETA is drawn on stderr.
 
+A copy, once begun, is never thrown away: a run stopped before its swap
+(Ctrl-C or SIGTERM, a lost server, a cut-over or checksum that kept
+failing, a critical throttle threshold) keeps the shadow and its
+checkpoint; rerunning the same command resumes, godwit abort removes them.
+A second Ctrl-C quits at once.
+
 Exit codes:
-  0  the table has been swapped
-  1  failed while working; the original table is intact unless the
-     message says the tables were swapped (then only a cleanup failed)
+  0  the table has been swapped (a failed step after the swap is a
+     warning), or an earlier run had swapped it: this one finished its
+     cleanup ("already done")
+  1  failed before the copy began, or DDL on the table stopped it; the
+     original table is intact and nothing is left behind
   2  usage error (bad or missing flags)
   3  refused before anything was created (unsupported or unsafe change,
      unsupported server version, a read-only server (a replica), server
-     settings, privileges, table without a usable key, leftovers)`,
+     settings, privileges, table without a usable key, leftovers)
+  5  stopped before the swap, keeping the copy and its checkpoint: the
+     original table is intact; rerun the same command to resume`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := conn.config(cmd.Flags())
@@ -87,18 +97,11 @@ Exit codes:
 			opt.Report = func(e migrate.Event) { out.event(e); metrics.event(e); hooks.event(e) }
 			ctx := cmd.Context()
 			stopWatch := context.AfterFunc(ctx, func() {
-				opt.Log.Warn("interrupted: stopping and removing what this run created; press Ctrl-C again to quit at once")
+				opt.Log.Warn("interrupted: stopping; a copy already begun is kept with its checkpoint for a rerun; press Ctrl-C again to quit at once")
 			})
 			defer stopWatch()
 			sum, err := migrate.Run(ctx, opt)
 			err = conn.explain(err)
-			if err != nil && ctx.Err() != nil {
-				if sum != nil && sum.Swapped {
-					err = fmt.Errorf("interrupted after the swap: %w", err)
-				} else {
-					err = fmt.Errorf("interrupted before the swap; the original table is unchanged: %w", err)
-				}
-			}
 			out.finish(sum, err)
 			metrics.finish(sum, err)
 			hooks.finish(sum, err) // waits for the queued hooks, each bounded by --hook-timeout

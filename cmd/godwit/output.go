@@ -162,6 +162,13 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	if !swapped {
 		return // the error itself goes to stderr
 	}
+	if s.AlreadyDone {
+		fmt.Fprintf(o.stdout, "already done: an earlier run swapped %s; this one finished its cleanup (old table %s)\n", s.Table, s.OldTable)
+		for _, w := range s.Warnings {
+			fmt.Fprintf(o.stdout, "  warning: %s\n", w)
+		}
+		return
+	}
 	if s.Path == migrate.PathInstant {
 		fmt.Fprintf(o.stdout, "changed %s instantly in %s (ALGORITHM=INSTANT, metadata only: nothing copied; writes waited %s)\n",
 			s.Table, s.Total.Round(time.Millisecond), s.CutoverStall.Round(time.Millisecond))
