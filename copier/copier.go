@@ -294,6 +294,7 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	if c.done {
 		upto = nil
 	}
+	taken := c.taken // a failed flush must leave Resumable where it was
 	if c.Boundary != nil {
 		c.taken = [2]Position{c.taken[1], c.Boundary()}
 	}
@@ -315,6 +316,7 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	}
 	if err != nil {
 		c.Changes.Restore(append(current, again...))
+		c.taken = taken
 		return 0, err
 	}
 	c.progress.RowsApplied += n
