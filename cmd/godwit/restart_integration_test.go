@@ -85,7 +85,8 @@ func TestRestartPrimaryMidCopy(t *testing.T) {
 	switch {
 	case code == exitOK:
 		t.Log("godwit rode the restart out and finished")
-	case code == exitFailed && strings.Contains(stderr.String(), "lost the server during copy; the checkpoint is kept: rerun the same command to resume"):
+	case code == exitKept && strings.Contains(stderr.String(), "lost the server during copy") &&
+		strings.Contains(stderr.String(), "the copy and its checkpoint are kept: rerun the same command to resume"):
 		if got := strings.Join(tables(t, sb), ","); got != "_t_ckpt,_t_new,t" {
 			t.Fatalf("tables after the lost run: %s, want the checkpoint and the shadow kept", got)
 		}
