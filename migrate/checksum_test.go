@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"errors"
 	"context"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func TestChecksumRepairsCorruptedShadow(t *testing.T) {
 
 // TestChecksumRefusesPersistentDifference corrupts the shadow again after
 // every repair: godwit refuses to swap, names the row, and leaves the
-// original table alone with no helper table behind.
+// original table alone, keeping its copy for a rerun (or godwit abort).
 func TestChecksumRefusesPersistentDifference(t *testing.T) {
 	sb := sandboxtest.New(t)
 	smallTable(t, sb, 5_000)
@@ -66,8 +67,11 @@ func TestChecksumRefusesPersistentDifference(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if got := tables(t, sb); strings.Join(got, ",") != "t" {
-		t.Fatalf("tables: %v, want only t", got)
+	if !errors.Is(err, migrate.ErrKept) {
+		t.Errorf("error %q does not say the copy is kept", err)
+	}
+	if got := tables(t, sb); strings.Join(got, ",") != "_t_ckpt,_t_new,t" {
+		t.Fatalf("tables: %v, want the original with the kept copy and checkpoint", got)
 	}
 	var n int
 	if err := sb.DB.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 5_000 {

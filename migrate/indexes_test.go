@@ -383,8 +383,9 @@ func TestResumeBuildsDeferredIndexes(t *testing.T) {
 }
 
 // TestDeferredIndexesCancelled: cancelled while the indexes build, a run
-// stops the build on the server and drops its tables, as in any phase: a
-// build left running would hold the shadow the cleanup drops.
+// stops the build on the server and keeps its copy, as in any phase: a
+// build left running would race the rerun that resumes it. The rerun
+// builds the indexes and swaps.
 func TestDeferredIndexesCancelled(t *testing.T) {
 	sb := sandboxtest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -400,15 +401,20 @@ func TestDeferredIndexesCancelled(t *testing.T) {
 	}
 	start := time.Now()
 	sum, err := Run(rctx, opt)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: %v, want a cancelled run", err)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrKept) {
+		t.Fatalf("Run: %v, want a cancelled run that keeps its copy", err)
 	}
 	t.Logf("cancelled after %s: %v (phases %v)", time.Since(start).Round(time.Millisecond), err, sum.Phases)
-	if got := sb.Tables(t); !slices.Equal(got, []string{"t", "want"}) {
-		t.Fatalf("tables after the cancelled run: %v, want [t want]", got)
+	if got := sb.Tables(t); !slices.Equal(got, []string{"_t_ckpt", "_t_new", "t", "want"}) {
+		t.Fatalf("tables after the cancelled run: %v, want [_t_ckpt _t_new t want]", got)
 	}
 	var n int
 	if err := sb.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+sb.Processlist()+" WHERE INFO LIKE '%ADD KEY%' AND ID <> CONNECTION_ID()").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d index builds still run on the server (%v)", n, err)
 	}
+	opt.Report = nil
+	if sum, err = Run(ctx, opt); err != nil || !sum.Resumed {
+		t.Fatalf("rerun: resumed %v, %v", sum != nil && sum.Resumed, err)
+	}
+	checkStructure(ctx, t, sb, false)
 }

@@ -464,8 +464,9 @@ func TestMigrateText(t *testing.T) {
 
 // TestMigrateInterrupted stops a migration stuck in cut-over (a reader's
 // open transaction holds the table) with SIGINT, as a DBA's Ctrl-C does:
-// godwit must stop promptly with exit 1, say it was interrupted, and leave
-// the original table alone with nothing of its own behind.
+// godwit must stop promptly with exit 5, say it was interrupted and that
+// its copy is kept, and leave the original table alone; once the reader
+// is gone, the same command resumes the kept copy and swaps.
 func TestMigrateInterrupted(t *testing.T) {
 	t.Parallel()
 	sb := sandboxtest.New(t)
@@ -511,24 +512,23 @@ func TestMigrateInterrupted(t *testing.T) {
 		t.Fatalf("the migration never reached cut-over (err %v)", err)
 	}
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitFailed {
-		t.Fatalf("after SIGINT: %v, want exit %d", err, exitFailed)
+	if !errors.As(err, &ee) || ee.ExitCode() != exitKept {
+		t.Fatalf("after SIGINT: %v, want exit %d", err, exitKept)
 	}
 	if took := time.Since(signalled); took > 15*time.Second {
 		t.Errorf("godwit took %s to stop after SIGINT", took)
 	}
-	if !strings.Contains(stderr.String(), "godwit: interrupted before the swap; the original table is unchanged") {
-		t.Errorf("stderr does not say it was interrupted:\n%s", stderr.String())
+	for _, want := range []string{"godwit: interrupted during cut-over", "the original table is intact and serving", "the copy and its checkpoint are kept: rerun the same command to resume"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+		}
 	}
 	sum := checkJSONOutput(t, result{stdout: out.String(), stderr: stderr.String()})
 	if sum["swapped"] != false {
 		t.Errorf("summary %v, want swapped=false", sum)
 	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if got := tables(t, sb); !slices.Equal(got, []string{"t"}) {
-		t.Errorf("tables after the interrupted run: %v, want only t", got)
+	if got := tables(t, sb); !slices.Equal(got, []string{"_t_ckpt", "t", "t_godwit_new"}) {
+		t.Errorf("tables after the interrupted run: %v, want the original, the kept shadow and the checkpoint", got)
 	}
 	if got := columns(t, sb, "t"); !slices.Equal(got, []string{"id", "a"}) {
 		t.Errorf("t changed: columns %v", got)
@@ -536,4 +536,15 @@ func TestMigrateInterrupted(t *testing.T) {
 	if n := queryInt(t, sb, "SELECT COUNT(*) FROM t"); n != tableRows {
 		t.Errorf("t has %d rows, want %d", n, tableRows)
 	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	res := runGodwit(t, pwdEnv(sb), args...)
+	if res.code != exitOK {
+		t.Fatalf("rerun exited %d:\n%s", res.code, res.stderr)
+	}
+	if sum := checkJSONOutput(t, res); sum["resumed"] != true {
+		t.Errorf("the rerun did not resume the kept copy: %v", sum)
+	}
+	checkMigrated(t, sb, "_t_old")
 }
