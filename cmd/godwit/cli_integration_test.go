@@ -489,7 +489,7 @@ func TestMigrateInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	args := append(connArgs(sb), "--alter", "ADD COLUMN c INT", "--force-copy", "--output", "json",
+	args := append(connArgs(sb), "--alter", "ADD COLUMN c INT DEFAULT 5", "--force-copy", "--output", "json",
 		"--cutover-lock-timeout", "1s", "--cutover-retries", "1000")
 	cmd, stdout, stderr := startGodwit(ctx, t, pwdEnv(sb), args...)
 	var out strings.Builder
