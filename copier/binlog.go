@@ -53,51 +53,74 @@ type Stream struct {
 	mu       sync.Mutex
 	pos      Position
 	boundary Position // where the transaction being read began: a safe place to restart
+	gtids    *gtidTracker // the GTID set before boundary; nil without GTIDs
 	err      error
 	events   int64
 	moved    chan struct{} // closed and replaced whenever pos advances
 }
 
-// MasterPosition reads the primary's current binlog position. MySQL 8.4
-// removed SHOW MASTER STATUS in favour of SHOW BINARY LOG STATUS.
-func MasterPosition(ctx context.Context, q interface {
+// MasterPosition reads the primary's current binlog position.
+func MasterPosition(ctx context.Context, q queryer) (Position, error) {
+	p, err := masterStatus(ctx, q)
+	return p.Position, err
+}
+
+type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}) (Position, error) {
-	var pos Position
+}
+
+// masterStatus reads the server's binlog status: the position, and on
+// MySQL the Executed_Gtid_Set of the same row. MySQL 8.4 removed SHOW
+// MASTER STATUS in favour of SHOW BINARY LOG STATUS.
+func masterStatus(ctx context.Context, q queryer) (Point, error) {
+	var p Point
 	for _, stmt := range []string{"SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"} {
 		rows, err := q.QueryContext(ctx, mysqlx.Tag+stmt)
 		if err != nil {
 			if mysqlx.ErrCode(err) == 1064 {
 				continue
 			}
-			return pos, fmt.Errorf("%s: %w", stmt, err)
+			return p, fmt.Errorf("%s: %w", stmt, err)
 		}
 		defer rows.Close()
 		cols, _ := rows.Columns()
 		if !rows.Next() {
-			return pos, fmt.Errorf("%s returned nothing: the binary log is off (start the server with log_bin)", stmt)
+			return p, fmt.Errorf("%s returned nothing: the binary log is off (start the server with log_bin)", stmt)
 		}
 		var name string
 		var n uint64
+		var gtid sql.NullString
 		dest := make([]any, len(cols))
 		dest[0], dest[1] = &name, &n
 		for i := 2; i < len(dest); i++ {
 			dest[i] = new(sql.RawBytes)
+			if cols[i] == "Executed_Gtid_Set" {
+				dest[i] = &gtid
+			}
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return pos, fmt.Errorf("%s: %w", stmt, err)
+			return p, fmt.Errorf("%s: %w", stmt, err)
 		}
-		return Position{Name: name, Pos: uint32(n)}, nil
+		// The set is printed over several lines when it is long.
+		return Point{Position: Position{Name: name, Pos: uint32(n)}, GTID: strings.ReplaceAll(gtid.String, "\n", "")}, nil
 	}
-	return pos, errors.New("cannot read the binlog position: neither SHOW MASTER STATUS nor SHOW BINARY LOG STATUS is accepted")
+	return p, errors.New("cannot read the binlog position: neither SHOW MASTER STATUS nor SHOW BINARY LOG STATUS is accepted")
 }
 
 // StartStream starts following the binlog at from.
-func StartStream(ctx context.Context, cfg StreamConfig, from Position, changes *Changes) (*Stream, error) {
+//
+// With a GTID set and no position, it starts after that set's
+// transactions: the point of a checkpoint made on another server of the
+// topology, before a failover.
+func StartStream(ctx context.Context, cfg StreamConfig, from Point, changes *Changes) (*Stream, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Stream{cfg: cfg, changes: changes, pos: from, boundary: from, done: make(chan struct{}), moved: make(chan struct{})}
+	gtids, err := newGTIDTracker(cfg.Flavor, from.GTID)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stream{cfg: cfg, changes: changes, pos: from.Position, boundary: from.Position, gtids: gtids, done: make(chan struct{}), moved: make(chan struct{})}
 	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		// Every reader of a primary needs its own server id; a clash would
 		// disconnect another replica.
@@ -116,7 +139,12 @@ func StartStream(ctx context.Context, cfg StreamConfig, from Position, changes *
 		Logger:                  slog.New(slog.DiscardHandler),
 		RowsEventDecodeFunc:     s.decodeRows,
 	})
-	streamer, err := s.syncer.StartSync(from)
+	var streamer *replication.BinlogStreamer
+	if from.Name == "" && gtids != nil {
+		streamer, err = s.syncer.StartSyncGTID(gtids.executed.Clone())
+	} else {
+		streamer, err = s.syncer.StartSync(from.Position)
+	}
 	if err != nil {
 		s.syncer.Close()
 		return nil, fmt.Errorf("start binlog stream at %s: %w", from, err)
@@ -160,6 +188,9 @@ func (s *Stream) handle(ev *replication.BinlogEvent) error {
 	next := s.Position()
 	if e, ok := ev.Event.(*replication.RotateEvent); ok {
 		next = Position{Name: string(e.NextLogName), Pos: uint32(e.Position)}
+		if s.Boundary().Name == "" {
+			s.setBoundary(next) // started from a GTID set: the first file sent
+		}
 	} else if err := s.inspect(ev, next); err != nil {
 		return err
 	}
@@ -178,7 +209,12 @@ func (s *Stream) handle(ev *replication.BinlogEvent) error {
 func (s *Stream) inspect(ev *replication.BinlogEvent, at Position) error {
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent, *replication.GTIDEvent, *replication.GtidTaggedLogEvent:
-		s.setBoundary(at) // a transaction starts: everything before it was read whole
+		// A transaction starts: everything before it was read whole.
+		gtid, err := eventGTID(e)
+		if err != nil {
+			return err
+		}
+		return s.beginTransaction(at, gtid)
 	case *replication.TransactionPayloadEvent:
 		// MySQL's binlog_transaction_compression: the transaction's events,
 		// row events included, travel inside one compressed event.
@@ -260,14 +296,21 @@ func (s *Stream) setBoundary(p Position) {
 	s.mu.Unlock()
 }
 
-// Boundary is the start of the transaction the stream is reading, or its
-// position when between transactions: every change before it has been
-// recorded, so a stream restarted there misses nothing and starts with a
-// whole transaction.
-func (s *Stream) Boundary() Position {
+func (s *Stream) beginTransaction(p Position, gtid string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.boundary
+	s.boundary = p
+	return s.gtids.begin(gtid)
+}
+
+// Boundary is the start of the transaction the stream is reading, or its
+// position when between transactions, with the GTID set before it: every
+// change before it has been recorded, so a stream restarted there misses
+// nothing and starts with a whole transaction.
+func (s *Stream) Boundary() Point {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Point{Position: s.boundary, GTID: s.gtids.before()}
 }
 
 func (s *Stream) advance(p Position) {

@@ -54,7 +54,7 @@ type Copier struct {
 	Report func(Progress)
 	// Boundary, when set, is where the binlog stream could restart (see
 	// Stream.Boundary); the copier remembers it at each flush for Resumable.
-	Boundary func() Position
+	Boundary func() Point
 	// AfterFlush runs after every successful flush (to save a checkpoint).
 	AfterFlush func(ctx context.Context) error
 	// Copied, when set, receives every round's chunks once they are copied
@@ -71,7 +71,7 @@ type Copier struct {
 	previousUpto []any
 	// taken[1] is the stream's boundary when the last flush took its keys,
 	// taken[0] the one before.
-	taken [2]Position
+	taken [2]Point
 }
 
 func (c *Copier) defaults() {
@@ -296,7 +296,7 @@ func (c *Copier) Flush(ctx context.Context) (int64, error) {
 	}
 	taken := c.taken // a failed flush must leave Resumable where it was
 	if c.Boundary != nil {
-		c.taken = [2]Position{c.taken[1], c.Boundary()}
+		c.taken = [2]Point{c.taken[1], c.Boundary()}
 	}
 	current := c.Changes.Take()
 	again, lower := without(c.previous, current), c.previousUpto
@@ -337,15 +337,15 @@ const slowApply = 500 * time.Millisecond
 // the flush before the last one, because the last flush applied that
 // flush's keys once more (see Flush); every change before it is in the
 // shadow, or above the watermark and left to the copy.
-func (c *Copier) Resumable() (from Position, watermark []any, done bool) {
+func (c *Copier) Resumable() (from Point, watermark []any, done bool) {
 	return c.taken[0], c.watermark, c.done
 }
 
 // Resume starts the copier where Resumable left an earlier one: rows above
 // watermark are copied, and rowsCopied carries over into the progress.
-func (c *Copier) Resume(from Position, watermark []any, done bool, rowsCopied int64) {
+func (c *Copier) Resume(from Point, watermark []any, done bool, rowsCopied int64) {
 	c.watermark, c.done = watermark, done
-	c.taken = [2]Position{from, from}
+	c.taken = [2]Point{from, from}
 	c.progress.RowsCopied = rowsCopied
 }
 

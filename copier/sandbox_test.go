@@ -70,18 +70,26 @@ func planFor(t *testing.T, sb *sandboxtest.Sandbox, source, shadow, index string
 // startStream follows the binlog from the current position for p's source.
 func startStream(t *testing.T, sb *sandboxtest.Sandbox, db *sql.DB, p *Plan, changes *Changes) *Stream {
 	t.Helper()
-	pos, err := MasterPosition(t.Context(), db)
+	pt, err := MasterPoint(t.Context(), db, flavor(sb))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := StartStream(context.Background(), StreamConfig{
-		Conn: connConfig(sb), Flavor: "mariadb", Schema: sb.Database, Table: p.Source, Key: p.Key,
-	}, pos, changes)
+		Conn: connConfig(sb), Flavor: flavor(sb), Schema: sb.Database, Table: p.Source, Key: p.Key,
+	}, pt, changes)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// flavor is the sandbox's server family as go-mysql names it.
+func flavor(sb *sandboxtest.Sandbox) string {
+	if sb.IsMySQL() {
+		return "mysql"
+	}
+	return "mariadb"
 }
 
 // catchUp waits until the stream has read everything written so far and
