@@ -29,6 +29,7 @@ type checkpoint struct {
 	AlterSHA  string     `json:"alter_sha"`
 	File      string     `json:"file"` // empty: the copy had not begun
 	Pos       uint32     `json:"pos"`
+	GTID      string     `json:"gtid,omitempty"` // the GTID set before File:Pos, where the server logs GTIDs
 	Watermark []keyValue `json:"watermark"` // nil: nothing copied yet
 	Done      bool       `json:"done"`
 	Rows      int64      `json:"rows"`
@@ -128,14 +129,14 @@ func (m *migration) createCheckpointTable(ctx context.Context) error {
 // replays more of the binlog, which is harmless.
 func (m *migration) saveCheckpoint(ctx context.Context) error {
 	from, wm, done := m.copier.Resumable()
-	if done == m.checkpointDone && time.Since(m.checkpointSaved) < checkpointEvery {
-		return nil
+	if done == m.checkpointDone && time.Since(m.checkpointSaved) < checkpointEvery || from.Name == "" {
+		return nil // no position yet: a stream started from a GTID set has not read a file
 	}
 	key, err := encodeKey(wm)
 	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), File: from.Name, Pos: from.Pos,
+	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), File: from.Name, Pos: from.Pos, GTID: from.GTID,
 		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred, Server: m.server.Identity})
 	q := fmt.Sprintf("%sREPLACE INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
 	if _, err := m.db.ExecContext(ctx, q, string(b)); err != nil {

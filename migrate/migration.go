@@ -50,6 +50,7 @@ type migration struct {
 	resume          *checkpoint   // the killed run this one picks up, if any
 	resumeCutover   bool          // it was killed in its cut-over, before the swap
 	earlierSwap     bool          // an earlier run swapped the tables; only its cleanup is left
+	resumeByGTID    bool          // the checkpoint is another server's: resume from its GTID set
 	status          *statusWriter // publishes the status row for godwit status (control.go)
 	checkpointSaved time.Time
 	checkpointDone  bool // the last checkpoint saved says the copy is done
@@ -289,17 +290,20 @@ func (m *migration) preflight(ctx context.Context) error {
 // startStream follows the binlog from now, or from the checkpoint of the
 // run this one resumes, and sets up the copier to match.
 func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
-	var pos copier.Position
+	var pos copier.Point
 	var wm []any
 	var done bool
 	var rows int64
 	var err error
 	if cp := m.resume; cp != nil && cp.File != "" {
-		pos, done, rows = copier.Position{Name: cp.File, Pos: cp.Pos}, cp.Done, cp.Rows
+		pos, done, rows = copier.Point{Position: copier.Position{Name: cp.File, Pos: cp.Pos}, GTID: cp.GTID}, cp.Done, cp.Rows
+		if m.resumeByGTID {
+			pos.Position = copier.Position{} // another server's: the GTID set alone says where
+		}
 		if wm, err = decodeKey(cp.Watermark); err != nil {
 			return err
 		}
-	} else if pos, err = copier.MasterPosition(ctx, m.db); err != nil {
+	} else if pos, err = copier.MasterPoint(ctx, m.db, m.server.Flavor); err != nil {
 		return err
 	}
 	m.changes = copier.NewChanges()

@@ -48,14 +48,16 @@ func (m *migration) detectResume(ctx context.Context) error {
 		}
 		return nil
 	case cp.Server != "" && cp.Server != m.server.Identity:
-		return refuse("resume", abort, "the interrupted run's copy was made on another server (%s; this one is %s), a failover most likely: its binlog positions mean nothing here", cp.Server, m.server.Identity)
+		if err := m.checkResumeByGTID(ctx, cp, abort); err != nil {
+			return err
+		}
 	case inCutover && hasShadow, hasSentry && !inCutover:
 		return refuse("resume", abort, "the interrupted run left its tables in a state godwit does not make (%s, %s, %s)", shadowName(t), swapShadowName(t), sentryName(t))
 	case !inCutover && !hasShadow:
 		return refuse("resume", abort, "the interrupted run left a checkpoint but no %s", shadowName(t))
 	}
 	m.resumeCutover = inCutover
-	kept := cp.File == "" // nothing to read again: the copy starts over
+	kept := cp.File == "" || m.resumeByGTID // nothing to read again here, or the GTID set says what
 	if !kept {
 		if kept, err = binlogHas(ctx, m.db, cp.File); err != nil {
 			return err
@@ -65,6 +67,35 @@ func (m *migration) detectResume(ctx context.Context) error {
 		return refuse("resume", abort, "the interrupted run would have to read binlog %s again, and the server no longer has it", cp.File)
 	}
 	m.resume = cp
+	return nil
+}
+
+// checkResumeByGTID accepts the checkpoint of another server of the
+// topology (the primary before a failover) when its GTID set can say
+// where to read on from: this server must have executed every transaction
+// of the set, and still log those after it.
+func (m *migration) checkResumeByGTID(ctx context.Context, cp *checkpoint, abort string) error {
+	other := fmt.Sprintf("the interrupted run's copy was made on another server (%s; this one is %s), a failover most likely", cp.Server, m.server.Identity)
+	if cp.GTID == "" {
+		return refuse("resume", abort, "%s, and its checkpoint has no GTID set to find its place here: binlog positions differ between servers", other)
+	}
+	if m.server.Flavor == "mysql" {
+		// MariaDB has no such test in SQL; its binlog dump refuses a
+		// position it cannot serve, and the run then stops keeping its copy.
+		var has, logged bool
+		q := mysqlx.Tag + "SELECT GTID_SUBSET(?, @@GLOBAL.gtid_executed), GTID_SUBSET(@@GLOBAL.gtid_purged, ?)"
+		if err := m.db.QueryRowContext(ctx, q, cp.GTID, cp.GTID).Scan(&has, &logged); err != nil {
+			return fmt.Errorf("resume: compare GTID sets: %w", err)
+		}
+		switch {
+		case !has:
+			return refuse("resume", abort, "%s, and this server has not executed every transaction the copy had read (%s)", other, cp.GTID)
+		case !logged:
+			return refuse("resume", abort, "%s, and this server no longer logs every transaction after the copy's checkpoint", other)
+		}
+	}
+	m.resumeByGTID = true
+	m.log.Info("resuming a copy made on another server of the topology from its GTID set", "checkpoint_server", cp.Server, "gtid", cp.GTID)
 	return nil
 }
 
