@@ -15,8 +15,10 @@ import (
 // and godwit abort starts clean. A run killed in its cut-over before the
 // swap left the shadow under its cut-over name, perhaps with an empty
 // sentry: resumeSetup puts them back as they were before the cut-over.
-// One killed after the swap (the sentry's name then holds the original
-// table) is not resumed: abort finishes it.
+// One stopped after the swap (the sentry's name then holds the original
+// table, or the checkpoint says it swapped) has only its cleanup left:
+// the run finishes that and says the change is already done. A checkpoint
+// of another server is resumed from its GTID set (checkResumeByGTID).
 func (m *migration) detectResume(ctx context.Context) error {
 	cp, err := m.loadCheckpoint(ctx)
 	if err != nil || cp == nil {
@@ -39,18 +41,20 @@ func (m *migration) detectResume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case hasSentry && sentry != sentryComment, cp.Swapped && !hasSentry && !inCutover && !hasShadow:
+	if hasSentry && sentry != sentryComment || cp.Swapped && !hasSentry && !inCutover && !hasShadow {
 		// The swap went through; only the cleanup is left (run finishes it).
-		m.earlierSwap, m.summary.OldTable = true, ""
+		m.earlierSwap = true
 		if !hasSentry {
 			m.summary.OldTable = oldName(t)
 		}
 		return nil
-	case cp.Server != "" && cp.Server != m.server.Identity:
+	}
+	if cp.Server != "" && cp.Server != m.server.Identity {
 		if err := m.checkResumeByGTID(ctx, cp, abort); err != nil {
 			return err
 		}
+	}
+	switch {
 	case inCutover && hasShadow, hasSentry && !inCutover:
 		return refuse("resume", abort, "the interrupted run left its tables in a state godwit does not make (%s, %s, %s)", shadowName(t), swapShadowName(t), sentryName(t))
 	case !inCutover && !hasShadow:
