@@ -277,6 +277,23 @@ launch_instance() { # dir, name, port, server id, extra server options...
 		"${family_opts[@]}" "$@" </dev/null >"$dir/$name/stdout.log" 2>&1 8>&- 9>&- &
 }
 
+# The sandbox's ports lie in Linux's ephemeral range, so an outgoing
+# connection's local end (tests open thousands) can hold one for a moment:
+# the server's bind then fails, and a launch a second later succeeds.
+up_or_relaunch() { # deadline, then launch_instance's arguments
+	local deadline=$1 tries=1
+	shift
+	until (wait_up "$1" "$2" "$deadline"); do
+		grep -q 'Address already in use' "$(errlog "$1" "$2")" && [ "$tries" -lt 5 ] ||
+			die "$2 did not start"
+		tries=$((tries + 1))
+		say "$2: port $3 was busy; launching it again"
+		sleep 1
+		: >"$(errlog "$1" "$2")"
+		launch_instance "$@"
+	done
+}
+
 wait_up() { # dir, name, deadline (epoch seconds)
 	local sock seen='' began
 	sock=$(socket "$1" "$2")
@@ -450,8 +467,8 @@ cmd_start() {
 	launch_instance "$dir" primary "$primary_port" 1
 	launch_instance "$dir" replica "$replica_port" 2 --read-only=ON
 	deadline=$(($(date +%s) + wait_seconds))
-	wait_up "$dir" primary "$deadline"
-	wait_up "$dir" replica "$deadline"
+	up_or_relaunch "$deadline" "$dir" primary "$primary_port" 1
+	up_or_relaunch "$deadline" "$dir" replica "$replica_port" 2 --read-only=ON
 
 	# Made on the primary after the binlog is on, so that they replicate.
 	sql "$(socket "$dir" primary)" <<-SQL
@@ -530,7 +547,7 @@ cmd_restart_primary() {
 	# one clients and the replica know.
 	launch_instance "$GODWIT_SANDBOX_DIR" primary "$GODWIT_TEST_PORT" 1
 	deadline=$(($(date +%s) + wait_seconds))
-	wait_up "$GODWIT_SANDBOX_DIR" primary "$deadline"
+	up_or_relaunch "$deadline" "$GODWIT_SANDBOX_DIR" primary "$GODWIT_TEST_PORT" 1
 	wait_replication "$GODWIT_SANDBOX_DIR" "$deadline"
 	t0=$(($(now_ms) - t0))
 	say "primary restarted in $((t0 / 1000)).$(printf %03d $((t0 % 1000)))s (127.0.0.1:$GODWIT_TEST_PORT); the replica reconnected"
