@@ -106,4 +106,3 @@ func TestResumeAfterFailover(t *testing.T) {
 		t.Fatalf("the migrated table differs from what the writers committed: %v", err)
 	}
 }
-
