@@ -54,7 +54,7 @@ deps:
 		fi; \
 		set -x; \
 		$$sudo apt-get update && \
-		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y mariadb-server mariadb-client; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y mariadb-server mariadb-client openssl; \
 	fi
 	$(ROOTS) $(FLAVOR)
 	$(GO) mod download

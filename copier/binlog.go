@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ type Stream struct {
 
 	mu       sync.Mutex
 	pos      Position
-	boundary Position // where the transaction being read began: a safe place to restart
+	boundary Position     // where the transaction being read began: a safe place to restart
 	gtids    *gtidTracker // the GTID set before boundary; nil without GTIDs
 	err      error
 	events   int64
@@ -120,17 +121,33 @@ func StartStream(ctx context.Context, cfg StreamConfig, from Point, changes *Cha
 	if err != nil {
 		return nil, err
 	}
+	// go-mysql cannot fall back to the clear by itself: settle PREFERRED
+	// first, so the stream is encrypted exactly when the SQL sessions are.
+	conn, err := mysqlx.ResolveTLS(ctx, cfg.Conn)
+	if err != nil {
+		return nil, fmt.Errorf("start binlog stream: %w", err)
+	}
+	host, port := conn.Host, uint16(conn.Port)
+	if conn.Socket != "" {
+		// go-mysql dials a unix socket when given no port and a host that
+		// holds a slash (an absolute path always does).
+		if host, err = filepath.Abs(conn.Socket); err != nil {
+			return nil, fmt.Errorf("start binlog stream: socket %s: %w", conn.Socket, err)
+		}
+		port = 0
+	}
+	cfg.Log.Debug("binlog stream connection", "addr", conn.Addr(), "tls", conn.TLS != nil)
 	s := &Stream{cfg: cfg, changes: changes, pos: from.Position, boundary: from.Position, gtids: gtids, done: make(chan struct{}), moved: make(chan struct{})}
 	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		// Every reader of a primary needs its own server id; a clash would
 		// disconnect another replica.
 		ServerID:                uint32(1_000_000_000 + rand.IntN(1_000_000_000)),
 		Flavor:                  cfg.Flavor,
-		Host:                    cfg.Conn.Host,
-		Port:                    uint16(cfg.Conn.Port),
-		User:                    cfg.Conn.User,
-		Password:                cfg.Conn.Password,
-		TLSConfig:               cfg.Conn.TLS,
+		Host:                    host,
+		Port:                    port,
+		User:                    conn.User,
+		Password:                conn.Password,
+		TLSConfig:               conn.TLS,
 		UseDecimal:              true, // DECIMAL keys must stay exact
 		TimestampStringLocation: time.UTC,
 		HeartbeatPeriod:         time.Second,

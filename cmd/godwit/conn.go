@@ -18,7 +18,7 @@ import (
 // connFlags are the connection flags every command shares.
 type connFlags struct {
 	host, user, password, database, table, defaultsFile string
-	sslMode, sslCA                                      string
+	sslMode, sslCA, sslCert, sslKey, socket             string
 	port                                                int
 
 	// passwordFrom says where config found the password, for error
@@ -31,11 +31,14 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.port, "port", 3306, "server TCP port; a --defaults-file can set it")
 	fs.StringVar(&c.user, "user", "", "user (default: from --defaults-file, else root)")
 	fs.StringVar(&c.password, "password", "", "password (prefer MYSQL_PWD or --defaults-file: argv is visible to other users)")
-	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port, ssl-mode, ssl-ca")
+	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port, socket, ssl-mode, ssl-ca, ssl-cert, ssl-key")
 	fs.StringVar(&c.database, "database", "", "database (schema) of the table (required)")
 	fs.StringVar(&c.table, "table", "", "table to change (required)")
-	fs.StringVar(&c.sslMode, "ssl-mode", "DISABLED", "TLS, as the mysql client's: DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY; a --defaults-file can set it")
+	fs.StringVar(&c.socket, "socket", "", "unix socket file to connect through instead of --host and --port (the binlog stream too); a --defaults-file's is used when it names no other host than localhost")
+	fs.StringVar(&c.sslMode, "ssl-mode", "DISABLED", "TLS, as the mysql client's: DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY (default DISABLED; with --ssl-ca, VERIFY_CA; with --ssl-cert, REQUIRED); a --defaults-file can set it")
 	fs.StringVar(&c.sslCA, "ssl-ca", "", "PEM file of the CA that signed the server's certificate (VERIFY_CA, VERIFY_IDENTITY)")
+	fs.StringVar(&c.sslCert, "ssl-cert", "", "PEM file of the client certificate, for users created with REQUIRE X509 or SUBJECT (needs --ssl-key)")
+	fs.StringVar(&c.sslKey, "ssl-key", "", "PEM file of the client certificate's private key (needs --ssl-cert)")
 }
 
 // config resolves the connection: flags win, then MYSQL_PWD for the
@@ -55,7 +58,14 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 		}
 		return mysqlx.Config{}, usageError{fmt.Errorf("%s %s required", strings.Join(missing, " and "), verb)}
 	}
-	cfg := mysqlx.Config{Host: c.host, Port: c.port, User: c.user, Password: c.password, Database: c.database}
+	cfg := mysqlx.Config{Host: c.host, Port: c.port, User: c.user, Password: c.password, Database: c.database, Socket: c.socket}
+	if fs.Changed("socket") && (fs.Changed("host") || fs.Changed("port")) {
+		return cfg, usageError{errors.New("--socket connects through a unix socket, --host and --port over TCP: give one or the other")}
+	}
+	if fs.Changed("socket") && c.socket == "" {
+		return cfg, usageError{errors.New("--socket needs the path of the server's unix socket file")}
+	}
+	tlsOpt := tlsOptions{mode: c.sslMode, modeSet: fs.Changed("ssl-mode"), ca: c.sslCA, cert: c.sslCert, key: c.sslKey}
 	c.passwordFrom = ""
 	if fs.Changed("password") {
 		c.passwordFrom = "--password"
@@ -75,11 +85,28 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 		if !fs.Changed("host") && vals["host"] != "" {
 			cfg.Host = vals["host"]
 		}
-		if !fs.Changed("ssl-mode") && vals["ssl_mode"] != "" {
-			c.sslMode = vals["ssl_mode"]
+		// As the mysql client, the file's socket serves local connections
+		// only: a host given anywhere else than localhost means TCP.
+		if s := vals["socket"]; s != "" && !fs.Changed("socket") && !fs.Changed("host") && !fs.Changed("port") &&
+			(vals["host"] == "" || vals["host"] == "localhost") {
+			cfg.Socket = s
 		}
-		if !fs.Changed("ssl-ca") && vals["ssl_ca"] != "" {
-			c.sslCA = vals["ssl_ca"]
+		if !fs.Changed("ssl-mode") && vals["ssl_mode"] != "" {
+			tlsOpt.mode, tlsOpt.modeSet = vals["ssl_mode"], true
+			tlsOpt.modeFromSource = "ssl-mode in --defaults-file " + c.defaultsFile
+		}
+		// --ssl-mode DISABLED on the command line turns TLS off for this
+		// run; the file's certificates, there for other clients, then
+		// stay unused instead of being an error.
+		if !(fs.Changed("ssl-mode") && strings.EqualFold(c.sslMode, "DISABLED")) {
+			for _, o := range []struct {
+				flag string
+				dst  *string
+			}{{"ssl-ca", &tlsOpt.ca}, {"ssl-cert", &tlsOpt.cert}, {"ssl-key", &tlsOpt.key}} {
+				if v := vals[strings.ReplaceAll(o.flag, "-", "_")]; !fs.Changed(o.flag) && v != "" {
+					*o.dst = v
+				}
+			}
 		}
 		if p := vals["port"]; !fs.Changed("port") && p != "" {
 			n, err := strconv.Atoi(p)
@@ -98,8 +125,16 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 	if cfg.User == "" {
 		cfg.User = "root"
 	}
+	if cfg.Socket != "" {
+		if fi, err := os.Stat(cfg.Socket); err != nil {
+			return cfg, usageError{fmt.Errorf("--socket: %w", err)}
+		} else if fi.Mode()&os.ModeSocket == 0 {
+			return cfg, usageError{fmt.Errorf("--socket %s is not a unix socket (the server's is in its socket variable: SELECT @@socket)", cfg.Socket)}
+		}
+	}
+	tlsOpt.host = cfg.Host
 	var err error
-	if cfg.TLS, err = tlsConfig(c.sslMode, c.sslCA, cfg.Host); err != nil {
+	if cfg.TLS, cfg.TLSPreferred, err = tlsConfig(tlsOpt); err != nil {
 		return cfg, usageError{err}
 	}
 	return cfg, nil

@@ -153,7 +153,7 @@ func replicaConfigs(addrs []string, primary mysqlx.Config) ([]mysqlx.Config, err
 			return nil, fmt.Errorf("--replica %q: bad port", a)
 		}
 		r := primary
-		r.Host, r.Port = host, p
+		r.Host, r.Port, r.Socket = host, p, "" // the primary's socket is its own
 		if r.TLS != nil && r.TLS.ServerName != "" {
 			r.TLS = r.TLS.Clone()
 			r.TLS.ServerName = host // VERIFY_IDENTITY checks each server's own name

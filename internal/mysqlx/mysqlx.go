@@ -54,10 +54,23 @@ type Config struct {
 	// connects in the clear (MySQL 9's caching_sha2_password then
 	// exchanges the password under the server's RSA key).
 	TLS *tls.Config
+	// TLSPreferred lets a connection fall back to the clear when the
+	// server offers no TLS (--ssl-mode PREFERRED; see ResolveTLS). As the
+	// mysql client, it means the clear over a unix socket, which servers
+	// count as secure transport already.
+	TLSPreferred bool
+	// Socket, when set, is the unix socket to connect through instead of
+	// Host and Port.
+	Socket string
 }
 
-// Addr is host:port.
-func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
+// Addr is host:port, or the socket's path.
+func (c Config) Addr() string {
+	if c.Socket != "" {
+		return c.Socket
+	}
+	return fmt.Sprintf("%s:%d", c.Host, c.Port)
+}
 
 // driverConfig is the go-sql-driver configuration with godwit's session
 // settings: UTC timestamps (binlog TIMESTAMP values are rendered in UTC, so
@@ -68,6 +81,9 @@ func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
 func (c Config) driverConfig() *mysql.Config {
 	mc := mysql.NewConfig()
 	mc.Net = "tcp"
+	if c.Socket != "" {
+		mc.Net = "unix"
+	}
 	mc.Addr = c.Addr()
 	mc.User = c.User
 	mc.Passwd = c.Password
@@ -75,6 +91,10 @@ func (c Config) driverConfig() *mysql.Config {
 	mc.InterpolateParams = true
 	mc.Timeout = 10 * time.Second
 	mc.TLS = c.TLS
+	mc.AllowFallbackToPlaintext = c.TLS != nil && c.TLSPreferred
+	if c.Socket != "" && c.TLSPreferred {
+		mc.TLS = nil
+	}
 	mc.Params = map[string]string{
 		"time_zone":         "'+00:00'",
 		"lock_wait_timeout": "5",
@@ -98,6 +118,34 @@ func Open(ctx context.Context, c Config) (*sql.DB, error) {
 		return nil, fmt.Errorf("connect to %s as %s: %w", c.Addr(), c.User, err)
 	}
 	return db, nil
+}
+
+// ResolveTLS settles --ssl-mode PREFERRED for a connection that cannot
+// fall back by itself (the binlog stream's): it asks the server whether a
+// connection of the SQL driver, which falls back as the mysql client does,
+// came in over TLS, and returns c with TLS required or off accordingly.
+func ResolveTLS(ctx context.Context, c Config) (Config, error) {
+	if c.TLS == nil || !c.TLSPreferred {
+		return c, nil
+	}
+	if c.Socket != "" {
+		c.TLS, c.TLSPreferred = nil, false
+		return c, nil
+	}
+	db, err := Open(ctx, c)
+	if err != nil {
+		return c, err
+	}
+	defer db.Close()
+	var name, cipher string
+	if err := db.QueryRowContext(ctx, Tag+"SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher); err != nil {
+		return c, fmt.Errorf("ask %s whether the connection uses TLS: %w", c.Addr(), err)
+	}
+	if cipher == "" {
+		c.TLS = nil
+	}
+	c.TLSPreferred = false
+	return c, nil
 }
 
 // ErrCode returns the MySQL error number of err, or 0.

@@ -243,9 +243,32 @@ init_instance() { # dir, name
 		--tmpdir="$(in_root "$d/tmp")" --extra-file="$(in_root "$d/init.sql")" >"$d/install.log" 2>&1
 }
 
+# A CA and a server certificate for 127.0.0.1 and localhost, for every
+# flavor: MariaDB 10.11 serves TLS only when given one, and the TLS tests
+# sign client certificates with the CA's key (GODWIT_TEST_SSL_CA_KEY).
+make_certs() { # dir
+	local d=$1/tls
+	mkdir -p "$d"
+	command -v openssl >/dev/null 2>&1 || die "openssl not found: install it (apt-get install openssl)"
+	(
+		cd "$d" &&
+			openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=godwit sandbox CA" \
+				-keyout ca-key.pem -out ca.pem &&
+			openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+				-keyout server-key.pem -out server.csr &&
+			printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext &&
+			openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -set_serial 1 -days 3650 \
+				-extfile server.ext -out server-cert.pem
+	) >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "could not make the sandbox's TLS certificates"; }
+}
+
 launch_instance() { # dir, name, port, server id, extra server options...
-	local dir=$1 name=$2 port=$3 id=$4 user_opt=() family_opts
+	local dir=$1 name=$2 port=$3 id=$4 user_opt=() family_opts tls_opts=()
 	shift 4
+	if [ -f "$dir/tls/server-cert.pem" ]; then
+		tls_opts=(--ssl-ca="$(in_root "$dir/tls/ca.pem")" --ssl-cert="$(in_root "$dir/tls/server-cert.pem")"
+			--ssl-key="$(in_root "$dir/tls/server-key.pem")")
+	fi
 	[ "$(id -u)" -ne 0 ] || user_opt=(--user=root)
 	if [ "$family" = mysql ]; then
 		# mysqlx would take port 33060 for both instances; fixtures make
@@ -274,7 +297,7 @@ launch_instance() { # dir, name, port, server id, extra server options...
 		--innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
 		--max-connections=500 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-		"${family_opts[@]}" "$@" </dev/null >"$dir/$name/stdout.log" 2>&1 8>&- 9>&- &
+		"${family_opts[@]}" "${tls_opts[@]}" "$@" </dev/null >"$dir/$name/stdout.log" 2>&1 8>&- 9>&- &
 }
 
 # The sandbox's ports lie in Linux's ephemeral range, so an outgoing
@@ -408,6 +431,8 @@ write_env() { # dir
 		printf 'export GODWIT_TEST_REPLICA_SOCKET=%q\n' "$(socket "$1" replica)"
 		printf 'export GODWIT_SANDBOX_DIR=%q\n' "$1"
 		printf 'export GODWIT_SANDBOX_ROOT=%q\n' "$root"
+		printf 'export GODWIT_TEST_SSL_CA=%q\n' "$1/tls/ca.pem"
+		printf 'export GODWIT_TEST_SSL_CA_KEY=%q\n' "$1/tls/ca-key.pem"
 		printf 'export GODWIT_TEST_FLAVOR=%q\n' "$flavor"
 	} >"$tmp"
 	mv "$tmp" "$env_file"
@@ -456,6 +481,7 @@ cmd_start() {
 	# shellcheck disable=SC2064 # $dir is expanded now on purpose
 	trap "rc=\$?; if [ \$rc -ne 0 ]; then say 'start failed; cleaning up'; destroy '$dir' || true; fi" EXIT
 
+	make_certs "$dir"
 	say "initializing $flavor in $dir"
 	init_instance "$dir" primary &
 	p1=$!
