@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/spf13/pflag"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
@@ -24,6 +25,8 @@ type connFlags struct {
 	// passwordFrom says where config found the password, for error
 	// messages: "--password", "MYSQL_PWD", "--defaults-file F" or "".
 	passwordFrom string
+	// tls says whether config asked for TLS, for error messages.
+	tls bool
 }
 
 func (c *connFlags) register(fs *pflag.FlagSet) {
@@ -137,20 +140,38 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 	if cfg.TLS, cfg.TLSPreferred, err = tlsConfig(tlsOpt); err != nil {
 		return cfg, usageError{err}
 	}
+	c.tls = cfg.TLS != nil
 	return cfg, nil
 }
 
 // explain adds to a connection error where the password came from: at
 // 3 a.m. "access denied" is far quicker to fix knowing that an old
-// MYSQL_PWD overrode the defaults file.
+// MYSQL_PWD overrode the defaults file. A refusal that may be the server
+// insisting on TLS says which flag helps: MariaDB answers a connection in
+// the clear under require_secure_transport, or from a user created with
+// REQUIRE SSL, with a plain "access denied".
 func (c *connFlags) explain(err error) error {
-	if err == nil || mysqlx.ErrCode(err) != 1045 { // ER_ACCESS_DENIED_ERROR
+	if err == nil {
 		return err
 	}
-	if c.passwordFrom == "" {
-		return fmt.Errorf("%w (no password given: none in --password, MYSQL_PWD or --defaults-file)", err)
+	switch {
+	case mysqlx.ErrCode(err) == 3159: // ER_SECURE_TRANSPORT_REQUIRED (MySQL)
+		return fmt.Errorf("%w (the server accepts only TLS connections: use --ssl-mode REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
+	case errors.Is(err, mysql.ErrNoTLS) || strings.Contains(err.Error(), "does not support TLS"):
+		return fmt.Errorf("%w (the server offers no TLS: use --ssl-mode PREFERRED or DISABLED, or give the server a certificate)", err)
+	case mysqlx.ErrCode(err) != 1045: // ER_ACCESS_DENIED_ERROR
+		return err
 	}
-	return fmt.Errorf("%w (password from %s)", err, c.passwordFrom)
+	var hints []string
+	if c.passwordFrom == "" {
+		hints = append(hints, "no password given: none in --password, MYSQL_PWD or --defaults-file")
+	} else {
+		hints = append(hints, "password from "+c.passwordFrom)
+	}
+	if !c.tls {
+		hints = append(hints, "connected in the clear: if the user or the server requires TLS (REQUIRE SSL or X509, require_secure_transport), use --ssl-mode REQUIRED")
+	}
+	return fmt.Errorf("%w (%s)", err, strings.Join(hints, "; "))
 }
 
 // maxIncludeDepth bounds !include chains (and loops).

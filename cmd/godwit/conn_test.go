@@ -324,18 +324,25 @@ func TestConnConfig(t *testing.T) {
 
 func TestConnExplain(t *testing.T) {
 	denied := fmt.Errorf("connect: %w", &mysql.MySQLError{Number: 1045, Message: "Access denied for user 'u'@'h' (using password: YES)"})
+	insecure := fmt.Errorf("connect: %w", &mysql.MySQLError{Number: 3159, Message: "Connections using insecure transport are prohibited while --require_secure_transport=ON."})
+	noTLS := fmt.Errorf("connect: %w", mysql.ErrNoTLS)
 	other := errors.New("connect: connection refused")
 	for _, tc := range []struct {
 		name, from string
+		tls        bool
 		err        error
 		want       string // "" : err unchanged
 	}{
-		{"access denied, from MYSQL_PWD", "MYSQL_PWD", denied, "(password from MYSQL_PWD)"},
-		{"access denied, no password", "", denied, "(no password given"},
-		{"other errors are unchanged", "MYSQL_PWD", other, ""},
+		{"access denied over TLS, from MYSQL_PWD", "MYSQL_PWD", true, denied, "(password from MYSQL_PWD)"},
+		{"access denied over TLS, no password", "", true, denied, "(no password given"},
+		{"access denied in the clear", "MYSQL_PWD", false, denied, "(password from MYSQL_PWD; connected in the clear: if the user or the server requires TLS (REQUIRE SSL or X509, require_secure_transport), use --ssl-mode REQUIRED)"},
+		{"insecure transport", "", false, insecure, "(the server accepts only TLS connections: use --ssl-mode REQUIRED"},
+		{"no TLS on the server", "", true, noTLS, "(the server offers no TLS: use --ssl-mode PREFERRED or DISABLED"},
+		{"no TLS on the server, binlog stream", "", true, errors.New("start binlog stream: the MySQL Server does not support TLS required by the client"), "(the server offers no TLS"},
+		{"other errors are unchanged", "MYSQL_PWD", false, other, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &connFlags{passwordFrom: tc.from}
+			c := &connFlags{passwordFrom: tc.from, tls: tc.tls}
 			got := c.explain(tc.err)
 			if tc.want == "" {
 				if got != tc.err {

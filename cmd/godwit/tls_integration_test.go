@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/godwit-db/godwit/internal/sandboxtest"
+	"github.com/godwit-db/godwit/internal/workload"
 )
 
 // TestMigrateOverTLS: a user the server lets in only over TLS (REQUIRE
@@ -51,4 +54,158 @@ func TestMigrateOverTLS(t *testing.T) {
 		t.Fatalf("over TLS: exit %d, want 0; stderr:\n%s", res.code, res.stderr)
 	}
 	checkMigrated(t, sb, "_t_old")
+}
+
+// tlsDB opens the test's database on the primary over TLS: the test's own
+// sessions must outlive require_secure_transport too.
+func tlsDB(t *testing.T, sb *sandboxtest.Sandbox) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", sb.DSN(sb.Database)+"&tls=skip-verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Ping(); err != nil {
+		t.Fatalf("the sandbox serves no TLS (%v): restart it (make sandbox-stop sandbox-start) to give it its certificate", err)
+	}
+	return db
+}
+
+// migrateUnderWriters loads table t, runs godwit with args while writers
+// change the table through db, and checks, when godwit succeeded, that
+// the table holds exactly what the writers committed.
+func migrateUnderWriters(t *testing.T, ctx context.Context, db *sql.DB, model *workload.Model, env []string, args ...string) result {
+	t.Helper()
+	run := workload.Start(ctx, db, "t", model, workload.Options{Writers: 3, Rate: 300, Seed: time.Now().UnixNano()})
+	res := runGodwit(t, env, args...)
+	stats, err := run.Stop()
+	if err != nil {
+		t.Fatalf("writers: %v", err)
+	}
+	t.Logf("writers: %d statements during the run", stats.Statements())
+	if res.code == exitOK {
+		if stats.Statements() == 0 {
+			t.Fatal("the writers wrote nothing during the migration")
+		}
+		if err := model.Compare(ctx, db, "t", workload.Expect{}); err != nil {
+			t.Fatalf("after the migration the table differs from what the writers committed: %v", err)
+		}
+	}
+	return res
+}
+
+// TestMigrateRequireSecureTransport: with require_secure_transport=ON on
+// the primary, a migration under writers succeeds with --ssl-mode REQUIRED
+// and PREFERRED (the binlog stream connects over TCP too, so it cannot
+// have gone in the clear), and one with DISABLED is refused with a hint.
+//
+// The setting is global: not parallel, and restored at the end.
+func TestMigrateRequireSecureTransport(t *testing.T) {
+	sb := sandboxtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	db := tlsDB(t, sb)
+	if err := workload.Create(ctx, db, "t"); err != nil {
+		t.Fatal(err)
+	}
+	model, err := workload.Load(ctx, db, "t", 20_000, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("SET GLOBAL require_secure_transport = ON"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := db.Exec("SET GLOBAL require_secure_transport = OFF"); err != nil {
+			t.Errorf("restore require_secure_transport: %v", err)
+		}
+	})
+	plain, err := sql.Open("mysql", sb.DSN(sb.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	perr := plain.Ping()
+	if perr == nil {
+		t.Fatal("a connection in the clear is accepted under require_secure_transport=ON")
+	}
+	t.Logf("in the clear, the server answers: %v", perr)
+
+	args := func(mode string) []string {
+		return append(connArgs(sb), "--alter", "MODIFY i32 BIGINT NULL", "--force-copy", "--chunk-time", "50ms",
+			"--ssl-mode", mode, "--output", "json")
+	}
+	res := runGodwit(t, pwdEnv(sb), args("DISABLED")...)
+	if res.code != exitFailed || !strings.Contains(res.stderr, "--ssl-mode REQUIRED") {
+		t.Fatalf("--ssl-mode DISABLED: exit %d, want %d with a hint to use --ssl-mode REQUIRED; stderr:\n%s", res.code, exitFailed, res.stderr)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME <> 't'", sb.Database).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after the refused connection: %d tables other than t (%v), want none", n, err)
+	}
+	for _, mode := range []string{"REQUIRED", "PREFERRED"} {
+		res = migrateUnderWriters(t, ctx, db, model, pwdEnv(sb), args(mode)...)
+		if res.code != exitOK {
+			t.Fatalf("--ssl-mode %s: exit %d, want 0; stderr:\n%s", mode, res.code, res.stderr)
+		}
+		// The kept old table of the first run would be a leftover for
+		// the second.
+		if _, err := db.Exec("DROP TABLE IF EXISTS _t_old"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestMigrateWithClientCertificate: a user that the server lets in only
+// with a client certificate of a given subject (REQUIRE SUBJECT) migrates
+// with --ssl-cert and --ssl-key, the binlog stream included, all of it
+// given through a --defaults-file; without the certificate it is refused.
+func TestMigrateWithClientCertificate(t *testing.T) {
+	t.Parallel()
+	sb := sandboxtest.New(t)
+	caFile, caKey := os.Getenv("GODWIT_TEST_SSL_CA"), os.Getenv("GODWIT_TEST_SSL_CA_KEY")
+	if caFile == "" || caKey == "" {
+		t.Fatal("GODWIT_TEST_SSL_CA and GODWIT_TEST_SSL_CA_KEY are not set: restart the sandbox (make sandbox-stop sandbox-start) to give it a CA")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
+		t.Fatal(err)
+	}
+	model, err := workload.Load(ctx, sb.DB, "t", 20_000, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := fmt.Sprintf("gw_x509_%d", time.Now().UnixNano()%1_000_000)
+	sb.Exec(t, fmt.Sprintf("CREATE USER '%s'@'127.0.0.1' IDENTIFIED BY 'x509-pw' REQUIRE SUBJECT '/CN=%s'", user, user))
+	t.Cleanup(func() { sb.DB.Exec(fmt.Sprintf("DROP USER '%s'@'127.0.0.1'", user)) })
+	sb.Exec(t, fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO '%s'@'127.0.0.1'", user))
+
+	dir := t.TempDir()
+	ca := loadTestCA(t, caFile, caKey)
+	cert, key := ca.issueClient(t, dir, user)
+	wrongCert, wrongKey := ca.issueClient(t, dir, user+"_other")
+	base := []string{"migrate", "--database", sb.Database, "--table", "t", "--alter", "MODIFY i32 BIGINT NULL",
+		"--force-copy", "--chunk-time", "50ms", "--output", "json"}
+	cnf := func(name, extra string) string {
+		return writeFile(t, dir, name, fmt.Sprintf("[client]\nhost = %s\nport = %d\nuser = %s\npassword = x509-pw\n[godwit]\n%s",
+			sb.Host, sb.Port, user, extra))
+	}
+	for _, tc := range []struct{ name, extra string }{
+		{"no certificate", "ssl-mode = REQUIRED\n"},
+		{"a certificate of another subject", fmt.Sprintf("ssl-mode = REQUIRED\nssl-cert = %s\nssl-key = %s\n", wrongCert, wrongKey)},
+	} {
+		res := runGodwit(t, nil, append(base, "--defaults-file", cnf("bad.cnf", tc.extra))...)
+		if res.code != exitFailed || !strings.Contains(res.stderr, "Access denied") {
+			t.Fatalf("%s: exit %d, want %d and access denied; stderr:\n%s", tc.name, res.code, exitFailed, res.stderr)
+		}
+	}
+	if got := sb.Tables(t); !slices.Equal(got, []string{"t"}) {
+		t.Fatalf("tables after the refused connections: %v, want only t", got)
+	}
+	good := cnf("good.cnf", fmt.Sprintf("ssl-mode = VERIFY_IDENTITY\nssl-ca = %s\nssl-cert = %s\nssl-key = %s\n", caFile, cert, key))
+	res := migrateUnderWriters(t, ctx, sb.DB, model, nil, append(base, "--defaults-file", good)...)
+	if res.code != exitOK {
+		t.Fatalf("with the client certificate: exit %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
 }
