@@ -144,9 +144,24 @@ func TestMigrateRequireSecureTransport(t *testing.T) {
 		t.Fatalf("after the refused connection: %d tables other than t (%v), want none", n, err)
 	}
 	for _, mode := range []string{"REQUIRED", "PREFERRED"} {
+		// MySQL shows each session's transport too: a second witness that
+		// the stream itself is encrypted.
+		var transports func() []string
+		if sb.IsMySQL() {
+			transports = watchSessions(ctx, db, "SELECT CONNECTION_TYPE FROM performance_schema.threads"+
+				" WHERE PROCESSLIST_USER = ? AND PROCESSLIST_COMMAND LIKE 'Binlog Dump%'", sb.User)
+		}
 		res = migrateUnderWriters(t, ctx, db, model, pwdEnv(sb), args(mode)...)
 		if res.code != exitOK {
 			t.Fatalf("--ssl-mode %s: exit %d, want 0; stderr:\n%s", mode, res.code, res.stderr)
+		}
+		if transports != nil {
+			seen := transports()
+			// The sandbox's replica reads the binlog as another user.
+			if len(seen) == 0 || slices.ContainsFunc(seen, func(s string) bool { return s != "SSL/TLS" }) {
+				t.Fatalf("--ssl-mode %s: the binlog stream's transports: %v, want SSL/TLS only", mode, seen)
+			}
+			t.Logf("--ssl-mode %s: %d samples of performance_schema.threads show the binlog stream over SSL/TLS", mode, len(seen))
 		}
 		// The kept old table of the first run would be a leftover for
 		// the second.
