@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -44,17 +45,35 @@ func TestMigrateOverSocket(t *testing.T) {
 		name string
 		args []string
 		env  []string
+		// transport is the binlog stream's CONNECTION_TYPE on MySQL:
+		// PREFERRED stays in the clear over a socket, as the mysql
+		// client does, REQUIRED encrypts even there.
+		transport string
 	}{
-		{"--socket", []string{"--socket", sock, "--user", user}, []string{"MYSQL_PWD=sock-pw"}},
-		{"socket of the defaults file", []string{"--defaults-file", cnf}, nil},
+		{"--socket", []string{"--socket", sock, "--user", user}, []string{"MYSQL_PWD=sock-pw"}, "Socket"},
+		{"socket of the defaults file", []string{"--defaults-file", cnf}, nil, "Socket"},
+		{"--socket and PREFERRED", []string{"--defaults-file", cnf, "--ssl-mode", "PREFERRED"}, nil, "Socket"},
+		{"--socket and REQUIRED", []string{"--defaults-file", cnf, "--ssl-mode", "REQUIRED"}, nil, "SSL/TLS"},
 	} {
 		args := append([]string{"migrate", "--database", sb.Database, "--table", "t", "--alter", "MODIFY i32 BIGINT NULL",
 			"--force-copy", "--chunk-time", "50ms", "--output", "json"}, tc.args...)
 		hosts := watchSessions(ctx, sb.DB, "SELECT HOST FROM "+sb.Processlist()+" WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'", user)
+		var transports func() []string
+		if sb.IsMySQL() {
+			transports = watchSessions(ctx, sb.DB, "SELECT CONNECTION_TYPE FROM performance_schema.threads"+
+				" WHERE PROCESSLIST_USER = ? AND PROCESSLIST_COMMAND LIKE 'Binlog Dump%'", user)
+		}
 		res := migrateUnderWriters(t, ctx, sb.DB, model, tc.env, args...)
 		seen := hosts()
 		if res.code != exitOK {
 			t.Fatalf("%s: exit %d, want 0; stderr:\n%s", tc.name, res.code, res.stderr)
+		}
+		if transports != nil {
+			types := transports()
+			if len(types) == 0 || slices.ContainsFunc(types, func(s string) bool { return s != tc.transport }) {
+				t.Fatalf("%s: the binlog stream's transports: %v, want %s only", tc.name, types, tc.transport)
+			}
+			t.Logf("%s: %d samples of performance_schema.threads show the binlog stream over %s", tc.name, len(types), tc.transport)
 		}
 		if len(seen) == 0 {
 			t.Fatalf("%s: the processlist never showed godwit's binlog stream", tc.name)

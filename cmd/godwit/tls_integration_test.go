@@ -224,3 +224,73 @@ func TestMigrateWithClientCertificate(t *testing.T) {
 		t.Fatalf("with the client certificate: exit %d, want 0; stderr:\n%s", res.code, res.stderr)
 	}
 }
+
+// TestMigratePreferredWithoutTLS: on a server that offers no TLS,
+// --ssl-mode REQUIRED is refused with a hint and PREFERRED migrates under
+// writers in the clear, its binlog stream included (which go-mysql cannot
+// fall back to by itself).
+//
+// Only MySQL can stop serving TLS at runtime (MariaDB reads its
+// certificates at startup, and the sandbox gives it one); the change is
+// global: not parallel, and undone at the end.
+func TestMigratePreferredWithoutTLS(t *testing.T) {
+	sb := sandboxtest.New(t)
+	if !sb.IsMySQL() {
+		t.Skip("MariaDB cannot stop serving TLS at runtime; the fallback is the same code on every flavor")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := workload.Create(ctx, sb.DB, "t"); err != nil {
+		t.Fatal(err)
+	}
+	model, err := workload.Load(ctx, sb.DB, "t", 20_000, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cert string
+	if err := sb.DB.QueryRow("SELECT @@GLOBAL.ssl_cert").Scan(&cert); err != nil {
+		t.Fatal(err)
+	}
+	// A certificate that cannot be read leaves the server without TLS.
+	sb.Exec(t, "SET GLOBAL ssl_cert = '/nonexistent/cert.pem'")
+	sb.Exec(t, "ALTER INSTANCE RELOAD TLS NO ROLLBACK ON ERROR")
+	t.Cleanup(func() {
+		if _, err := sb.DB.Exec("SET GLOBAL ssl_cert = ?", cert); err != nil {
+			t.Errorf("restore ssl_cert: %v", err)
+		}
+		if _, err := sb.DB.Exec("ALTER INSTANCE RELOAD TLS"); err != nil {
+			t.Errorf("restore TLS: %v", err)
+		}
+	})
+	probe, err := sql.Open("mysql", sb.DSN("")+"&tls=skip-verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	if err := probe.Ping(); err == nil {
+		t.Fatal("the server still offers TLS")
+	}
+
+	args := func(mode string) []string {
+		return append(connArgs(sb), "--alter", "MODIFY i32 BIGINT NULL", "--force-copy", "--chunk-time", "50ms",
+			"--ssl-mode", mode, "--output", "json")
+	}
+	res := runGodwit(t, pwdEnv(sb), args("REQUIRED")...)
+	if res.code != exitFailed || !strings.Contains(res.stderr, "the server offers no TLS: use --ssl-mode PREFERRED") {
+		t.Fatalf("--ssl-mode REQUIRED: exit %d, want %d with a hint to use PREFERRED; stderr:\n%s", res.code, exitFailed, res.stderr)
+	}
+	if got := sb.Tables(t); !slices.Equal(got, []string{"t"}) {
+		t.Fatalf("tables after the refused connection: %v, want only t", got)
+	}
+	transports := watchSessions(ctx, sb.DB, "SELECT CONNECTION_TYPE FROM performance_schema.threads"+
+		" WHERE PROCESSLIST_USER = ? AND PROCESSLIST_COMMAND LIKE 'Binlog Dump%'", sb.User)
+	res = migrateUnderWriters(t, ctx, sb.DB, model, pwdEnv(sb), args("PREFERRED")...)
+	seen := transports()
+	if res.code != exitOK {
+		t.Fatalf("--ssl-mode PREFERRED: exit %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	if len(seen) == 0 || slices.ContainsFunc(seen, func(s string) bool { return s != "TCP/IP" }) {
+		t.Fatalf("the binlog stream's transports: %v, want TCP/IP (in the clear) only", seen)
+	}
+	t.Logf("%d samples of performance_schema.threads show the binlog stream in the clear (TCP/IP)", len(seen))
+}
