@@ -38,7 +38,7 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.database, "database", "", "database (schema) of the table (required)")
 	fs.StringVar(&c.table, "table", "", "table to change (required)")
 	fs.StringVar(&c.socket, "socket", "", "unix socket file to connect through instead of --host and --port (the binlog stream too); a --defaults-file's is used when it names no other host than localhost")
-	fs.StringVar(&c.sslMode, "ssl-mode", "DISABLED", "TLS, as the mysql client's: DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY (default DISABLED; with --ssl-ca, VERIFY_CA; with --ssl-cert, REQUIRED); a --defaults-file can set it")
+	fs.StringVar(&c.sslMode, "ssl-mode", "DISABLED", "TLS, as the mysql client's: DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY; unset, --ssl-ca means VERIFY_CA and --ssl-cert REQUIRED; a --defaults-file can set it")
 	fs.StringVar(&c.sslCA, "ssl-ca", "", "PEM file of the CA that signed the server's certificate (VERIFY_CA, VERIFY_IDENTITY)")
 	fs.StringVar(&c.sslCert, "ssl-cert", "", "PEM file of the client certificate, for users created with REQUIRE X509 or SUBJECT (needs --ssl-key)")
 	fs.StringVar(&c.sslKey, "ssl-key", "", "PEM file of the client certificate's private key (needs --ssl-cert)")
