@@ -129,10 +129,15 @@ func (c *connFlags) config(fs *pflag.FlagSet) (mysqlx.Config, error) {
 		cfg.User = "root"
 	}
 	if cfg.Socket != "" {
+		from := "--socket"
+		if !fs.Changed("socket") {
+			from = "socket in --defaults-file " + c.defaultsFile
+		}
+		const hint = "the server names its socket file in SELECT @@socket"
 		if fi, err := os.Stat(cfg.Socket); err != nil {
-			return cfg, usageError{fmt.Errorf("--socket: %w", err)}
+			return cfg, usageError{fmt.Errorf("%s: %w (%s)", from, err, hint)}
 		} else if fi.Mode()&os.ModeSocket == 0 {
-			return cfg, usageError{fmt.Errorf("--socket %s is not a unix socket (the server's is in its socket variable: SELECT @@socket)", cfg.Socket)}
+			return cfg, usageError{fmt.Errorf("%s: %s is not a unix socket (%s)", from, cfg.Socket, hint)}
 		}
 	}
 	tlsOpt.host = cfg.Host

@@ -183,8 +183,8 @@ func TestConnConfigTLSAndSocket(t *testing.T) {
 		{"--socket with --host", args("--socket", sock, "--host", "h"), "give one or the other"},
 		{"--socket with --port", args("--socket", sock, "--port", "3307"), "give one or the other"},
 		{"empty --socket", args("--socket="), "--socket needs the path"},
-		{"missing --socket", args("--socket", filepath.Join(dir, "nope.sock")), "--socket: stat"},
-		{"a socket that is a plain file", args("--defaults-file", notSocket), "is not a unix socket"},
+		{"missing --socket", args("--socket", filepath.Join(dir, "nope.sock")), "--socket: stat " + filepath.Join(dir, "nope.sock") + ": no such file or directory (the server names its socket file in SELECT @@socket)"},
+		{"a socket that is a plain file", args("--defaults-file", notSocket), "socket in --defaults-file " + notSocket + ": " + caFile + " is not a unix socket (the server names its socket file in SELECT @@socket)"},
 	} {
 		t.Run("usage error/"+tc.name, func(t *testing.T) {
 			setPwdEnv(t, nil)
