@@ -99,9 +99,12 @@ func migrateUnderWriters(t *testing.T, ctx context.Context, db *sql.DB, model *w
 // and PREFERRED (the binlog stream connects over TCP too, so it cannot
 // have gone in the clear), and one with DISABLED is refused with a hint.
 //
-// The setting is global: not parallel, and restored at the end.
+// The setting is global: it would turn away every other test connecting
+// in the clear meanwhile (the packages' tests run in parallel), so this
+// test starts a private sandbox, and restores the setting at the end
+// for the cleanup.
 func TestMigrateRequireSecureTransport(t *testing.T) {
-	sb := sandboxtest.New(t)
+	sb, _ := privateSandbox(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	db := tlsDB(t, sb)
