@@ -30,7 +30,7 @@ type checkpoint struct {
 	File      string     `json:"file"` // empty: the copy had not begun
 	Pos       uint32     `json:"pos"`
 	GTID      string     `json:"gtid,omitempty"` // the GTID set before File:Pos, where the server logs GTIDs
-	Watermark []keyValue `json:"watermark"` // nil: nothing copied yet
+	Watermark []keyValue `json:"watermark"`      // nil: nothing copied yet
 	Done      bool       `json:"done"`
 	Rows      int64      `json:"rows"`
 	// Indexes were left out of the shadow until the copy is done; the

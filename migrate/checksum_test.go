@@ -1,8 +1,8 @@
 package migrate_test
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
