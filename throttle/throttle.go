@@ -426,3 +426,8 @@ func formatNumber(v float64) string {
 	}
 	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
+
+// Heartbeat is the heartbeat Run writes (nil without one), for callers
+// that measure the replicas' lag themselves, such as a check before the
+// cut-over.
+func (t *Throttler) Heartbeat() *Heartbeat { return t.cfg.Heartbeat }

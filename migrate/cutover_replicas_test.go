@@ -1,0 +1,191 @@
+package migrate_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sandboxtest"
+	"github.com/godwit-db/godwit/internal/workload"
+	"github.com/godwit-db/godwit/migrate"
+)
+
+// TestCutoverWaitsForReplicas: the replica's SQL thread is stopped as the
+// cut-over begins. The swap must wait and say why (progress event and
+// godwit status); then the replica runs again but delayed, and the swap
+// must wait for its lag; once it is back in step the swap goes, the table
+// equals the writers' model and the replica has the new structure.
+func TestCutoverWaitsForReplicas(t *testing.T) {
+	sb := sandboxtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	replica := sb.Replica(t)
+	control := openReplicaControl(t, sb)
+	model := workloadTable(ctx, t, sb, 5_000, 5)
+	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 2, Rate: 100, Seed: 6})
+
+	addr := fmt.Sprintf("%s:%d", sb.Host, sb.ReplicaPort)
+	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
+	opt.Replicas = []mysqlx.Config{{Host: sb.Host, Port: sb.ReplicaPort, User: sb.User, Password: sb.Password, Database: sb.Database}}
+	opt.Throttle.MaxLag = 1500 * time.Millisecond
+	var mu sync.Mutex
+	var msgs []string
+	stopped := false
+	opt.Report = func(e migrate.Event) {
+		if e.Phase != migrate.PhaseCutover {
+			return
+		}
+		if !stopped { // the first cut-over event: before the first attempt
+			stopped = true
+			replicaSQL(t, control, sb.IsMySQL(), "stop", 0)
+		}
+		mu.Lock()
+		msgs = append(msgs, e.Message)
+		mu.Unlock()
+	}
+	seen := func(want ...string) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.ContainsFunc(msgs, func(m string) bool {
+				for _, w := range want {
+					if !strings.Contains(m, w) {
+						return false
+					}
+				}
+				return true
+			})
+		}
+	}
+	type result struct {
+		sum *migrate.Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := migrate.Run(ctx, opt)
+		done <- result{sum, err}
+	}()
+	within := func(d time.Duration, what string, ok func() bool) {
+		t.Helper()
+		for end := time.Now().Add(d); !ok(); time.Sleep(100 * time.Millisecond) {
+			select {
+			case r := <-done:
+				t.Fatalf("the run ended while waiting for %s: %v", what, r.err)
+			default:
+			}
+			if time.Now().After(end) {
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("no %s within %s; cut-over messages: %q", what, d, msgs)
+			}
+		}
+	}
+	notSwapped := func(when string) {
+		t.Helper()
+		got := tables(t, sb)
+		if !slices.Contains(got, "t_godwit_new") || slices.Contains(got, "_t_old") {
+			t.Fatalf("%s: tables %v: swapped ahead of the replica", when, got)
+		}
+	}
+
+	within(2*time.Minute, "wait for the stopped replica", seen("cut-over waits: replica "+addr+" is not replicating", "SQL thread not running"))
+	waitStart := time.Now()
+	time.Sleep(3 * time.Second)
+	notSwapped("3s after the SQL thread stopped")
+	st, err := migrate.ReadStatus(ctx, opt.Conn, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status == nil || !strings.Contains(st.Status.Postponed, "is not replicating") {
+		t.Fatalf("godwit status does not say why the cut-over waits: %+v", st.Status)
+	}
+	t.Logf("godwit status: %s", st.Status.Postponed)
+
+	// Running again, but 4s behind: the swap waits for the lag.
+	replicaSQL(t, control, sb.IsMySQL(), "delay", 4)
+	within(time.Minute, "wait for the lagging replica", seen("cut-over waits: replica "+addr+" lags ", "(max 1.5s)"))
+	time.Sleep(2 * time.Second)
+	notSwapped("while the replica lags 4s")
+	replicaSQL(t, control, sb.IsMySQL(), "delay", 0)
+	released := time.Now()
+
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the run did not swap within a minute of the replica catching up")
+	}
+	if r.err != nil {
+		t.Fatalf("migrate: %v", r.err)
+	}
+	stats, werr := run.Stop()
+	if werr != nil {
+		t.Fatal(werr)
+	}
+	mu.Lock()
+	var lagMsg string
+	for _, m := range msgs {
+		if strings.Contains(m, " lags ") {
+			lagMsg = m
+		}
+	}
+	mu.Unlock()
+	t.Logf("held %s (summary: %s), swapped %s after the replica was back in step; last lag message %q; writers %d statements",
+		time.Since(waitStart).Round(100*time.Millisecond), r.sum.ReplicaWait.Round(100*time.Millisecond),
+		time.Since(released).Round(100*time.Millisecond), lagMsg, stats.Statements())
+	if r.sum.ReplicaWait < 5*time.Second {
+		t.Fatalf("summary says the cut-over waited %s for the replica", r.sum.ReplicaWait)
+	}
+	if err := model.Compare(ctx, sb.DB, "t", workload.Expect{}); err != nil {
+		t.Fatal(err)
+	}
+	sb.WaitReplica(t)
+	var typ string
+	if err := replica.QueryRowContext(ctx, "SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' AND COLUMN_NAME = 'i32'", sb.Database).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "bigint" {
+		t.Fatalf("the replica's t.i32 is %s, want bigint", typ)
+	}
+}
+
+func openReplicaControl(t *testing.T, sb *sandboxtest.Sandbox) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", sb.ReplicaDSN(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	// The sandbox is shared: replication runs undelayed whatever happens.
+	t.Cleanup(func() {
+		replicaSQL(t, db, sb.IsMySQL(), "delay", 0)
+		db.Close()
+	})
+	return db
+}
+
+// replicaSQL stops the replica's SQL thread ("stop"), or sets its delay
+// in seconds and runs it ("delay"); each family in its own words.
+func replicaSQL(t *testing.T, db *sql.DB, isMySQL bool, what string, delay int) {
+	var qs []string
+	switch {
+	case what == "stop":
+		qs = []string{"STOP REPLICA SQL_THREAD"}
+	case isMySQL:
+		qs = []string{"STOP REPLICA SQL_THREAD", fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_DELAY = %d", delay), "START REPLICA"}
+	default: // MariaDB changes the delay with both threads stopped
+		qs = []string{"STOP SLAVE", fmt.Sprintf("CHANGE MASTER TO MASTER_DELAY = %d", delay), "START SLAVE"}
+	}
+	for _, q := range qs {
+		if _, err := db.Exec(q); err != nil {
+			t.Errorf("replica: %s: %v", q, err)
+		}
+	}
+}
