@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,74 @@ import (
 // equals the writers' model and the replica has the new structure.
 func TestCutoverWaitsForReplicas(t *testing.T) {
 	sb := sandboxtest.New(t)
+	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
+	opt.Replicas = []mysqlx.Config{{Host: sb.Host, Port: sb.ReplicaPort, User: sb.User, Password: sb.Password, Database: sb.Database}}
+	cutoverWaitsForReplica(t, sb, opt)
+}
+
+// TestDiscoverReplicas: with --discover-replicas and no --replica, the
+// replica the primary lists is found and watched as in
+// TestCutoverWaitsForReplicas. Where the primary lists it without a host
+// (MySQL without report_host) and the fallback cannot verify it, the run
+// is refused before anything is created, naming the replica and the
+// --replica flag to pass.
+func TestDiscoverReplicas(t *testing.T) {
+	sb := sandboxtest.New(t)
+	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
+	opt.DiscoverReplicas = true
+	listed := listedReplicaHosts(t, sb)
+	t.Logf("the primary lists its replicas as %q", listed)
+	if !slices.Contains(listed, fmt.Sprintf("%s:%d", sb.Host, sb.ReplicaPort)) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		workloadTable(ctx, t, sb, 100, 5)
+		_, err := migrate.Run(ctx, opt)
+		var ref *migrate.Refusal
+		if !errors.As(err, &ref) || !strings.Contains(err.Error(), "could not reach replica server id") || !strings.Contains(err.Error(), "--replica host:port") {
+			t.Fatalf("migrate with an unreachable listed replica: %v, want a refusal naming it and --replica", err)
+		}
+		if got := tables(t, sb); strings.Join(got, ",") != "t" {
+			t.Fatalf("tables after the refusal: %v", got)
+		}
+		t.Logf("refused: %v", err)
+		return
+	}
+	cutoverWaitsForReplica(t, sb, opt)
+}
+
+// listedReplicaHosts is what the primary lists as its replicas' host:port.
+func listedReplicaHosts(t *testing.T, sb *sandboxtest.Sandbox) []string {
+	t.Helper()
+	q := "SHOW SLAVE HOSTS"
+	if sb.IsMySQL() {
+		q = "SHOW REPLICAS"
+	}
+	rows, err := sb.DB.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		r := map[string]string{}
+		for i, c := range cols {
+			r[c] = vals[i].String
+		}
+		out = append(out, r["Host"]+":"+r["Port"])
+	}
+	return out
+}
+
+func cutoverWaitsForReplica(t *testing.T, sb *sandboxtest.Sandbox, opt migrate.Options) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	replica := sb.Replica(t)
@@ -31,8 +100,6 @@ func TestCutoverWaitsForReplicas(t *testing.T) {
 	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 2, Rate: 100, Seed: 6})
 
 	addr := fmt.Sprintf("%s:%d", sb.Host, sb.ReplicaPort)
-	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
-	opt.Replicas = []mysqlx.Config{{Host: sb.Host, Port: sb.ReplicaPort, User: sb.User, Password: sb.Password, Database: sb.Database}}
 	opt.Throttle.MaxLag = 1500 * time.Millisecond
 	var mu sync.Mutex
 	var msgs []string
