@@ -3,14 +3,17 @@ package migrate_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/godwit-db/godwit/copier"
 	"github.com/godwit-db/godwit/internal/mysqlx"
 	"github.com/godwit-db/godwit/internal/sandboxtest"
 	"github.com/godwit-db/godwit/internal/workload"
@@ -30,33 +33,59 @@ func TestCutoverWaitsForReplicas(t *testing.T) {
 }
 
 // TestDiscoverReplicas: with --discover-replicas and no --replica, the
-// replica the primary lists is found and watched as in
-// TestCutoverWaitsForReplicas. Where the primary lists it without a host
-// (MySQL without report_host) and the fallback cannot verify it, the run
-// is refused before anything is created, naming the replica and the
-// --replica flag to pass.
+// replica the primary lists (MariaDB with its address, MySQL without
+// report_host with its port only) is found and watched as in
+// TestCutoverWaitsForReplicas.
 func TestDiscoverReplicas(t *testing.T) {
 	sb := sandboxtest.New(t)
 	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
 	opt.DiscoverReplicas = true
+	t.Logf("the primary lists its replicas as %q", listedReplicaHosts(t, sb))
+	cutoverWaitsForReplica(t, sb, opt)
+}
+
+// TestDiscoverReplicasUnreachable: a reader registered on the primary
+// under a host nobody can reach (as a replica whose report_host is wrong)
+// refuses --discover-replicas before anything is created, with a message
+// naming it and the --replica flag to pass instead.
+func TestDiscoverReplicasUnreachable(t *testing.T) {
+	sb := sandboxtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	flavor := "mariadb"
+	if sb.IsMySQL() {
+		flavor = "mysql"
+	}
+	pos, err := copier.MasterPoint(ctx, sb.DB, flavor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fakeID = 777_001
+	fake := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID: fakeID, Flavor: flavor, Host: sb.Host, Port: uint16(sb.Port), User: sb.User, Password: sb.Password,
+		Localhost: "unreachable-replica.invalid", Logger: slog.New(slog.DiscardHandler),
+	})
+	defer fake.Close()
+	if _, err := fake.StartSync(pos.Position); err != nil {
+		t.Fatal(err)
+	}
 	listed := listedReplicaHosts(t, sb)
 	t.Logf("the primary lists its replicas as %q", listed)
-	if !slices.Contains(listed, fmt.Sprintf("%s:%d", sb.Host, sb.ReplicaPort)) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		workloadTable(ctx, t, sb, 100, 5)
-		_, err := migrate.Run(ctx, opt)
-		var ref *migrate.Refusal
-		if !errors.As(err, &ref) || !strings.Contains(err.Error(), "could not reach replica server id") || !strings.Contains(err.Error(), "--replica host:port") {
-			t.Fatalf("migrate with an unreachable listed replica: %v, want a refusal naming it and --replica", err)
-		}
-		if got := tables(t, sb); strings.Join(got, ",") != "t" {
-			t.Fatalf("tables after the refusal: %v", got)
-		}
-		t.Logf("refused: %v", err)
-		return
+	workloadTable(ctx, t, sb, 100, 5)
+	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
+	opt.DiscoverReplicas = true
+	_, err = migrate.Run(ctx, opt)
+	want := fmt.Sprintf("could not reach replica server id %d (listed as unreachable-replica.invalid:%d", fakeID, sb.Port)
+	if !migrate.IsRefusal(err) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--replica host:port") {
+		t.Fatalf("migrate with an unreachable listed replica: %v, want a refusal with %q and --replica", err, want)
 	}
-	cutoverWaitsForReplica(t, sb, opt)
+	if strings.Contains(err.Error(), "server id 2 ") {
+		t.Errorf("the sandbox's real replica is named as unreachable: %v", err)
+	}
+	if got := tables(t, sb); strings.Join(got, ",") != "t" {
+		t.Fatalf("tables after the refusal: %v", got)
+	}
+	t.Logf("refused: %v", err)
 }
 
 // listedReplicaHosts is what the primary lists as its replicas' host:port.

@@ -23,7 +23,7 @@ import (
 //	   ▼
 //	connect to host:port, read @@server_id: it must be the listed one
 //	   │ else: the hosts of the primary's Binlog Dump threads, at the
-//	   │ primary's port (replicas often share one), verified the same way
+//	   │ listed port or the primary's, verified the same way
 //	   ▼
 //	a replica that cannot be verified refuses the run, naming it and the
 //	--replica flag that would watch it: an unwatched replica is what the
@@ -115,17 +115,25 @@ func (m *migration) reachReplica(ctx context.Context, l listedReplica, dumpHosts
 		}
 		tried = append(tried, fmt.Sprintf("%s: %v", net.JoinHostPort(l.host, strconv.Itoa(port)), err))
 	}
-	// The hosts replicas connect from, at the primary's port: a guess,
-	// kept only when the server there has the listed id.
+	// The hosts replicas connect from, at the listed port (MySQL lists
+	// the replica's own port without report_host) or the primary's (hosts
+	// often run one server each on the same port): guesses, kept only
+	// when the server there has the listed id.
+	ports := []int{m.opt.Conn.Port}
+	if l.port != 0 && l.port != m.opt.Conn.Port {
+		ports = []int{l.port, m.opt.Conn.Port}
+	}
 	for _, h := range dumpHosts {
-		if h == l.host && l.port == m.opt.Conn.Port {
-			continue
+		for _, port := range ports {
+			if h == l.host && port == l.port {
+				continue // tried above
+			}
+			cfg, err := m.verifyReplica(ctx, h, port, l.serverID)
+			if err == nil {
+				return cfg, ""
+			}
+			tried = append(tried, fmt.Sprintf("%s: %v", net.JoinHostPort(h, strconv.Itoa(port)), err))
 		}
-		cfg, err := m.verifyReplica(ctx, h, m.opt.Conn.Port, l.serverID)
-		if err == nil {
-			return cfg, ""
-		}
-		tried = append(tried, fmt.Sprintf("%s: %v", net.JoinHostPort(h, strconv.Itoa(m.opt.Conn.Port)), err))
 	}
 	if len(tried) == 0 {
 		return mysqlx.Config{}, fmt.Sprintf("replica %s: no address to try", l)
@@ -171,15 +179,15 @@ func listReplicas(ctx context.Context, db *sql.DB) ([]listedReplica, error) {
 	}
 	var out []listedReplica
 	for _, r := range rows {
-		if r["Host"] == copier.ReaderHost {
+		if r["host"] == copier.ReaderHost {
 			continue
 		}
-		id, err := strconv.ParseInt(r["Server_id"], 10, 64)
+		id, err := strconv.ParseInt(r["server_id"], 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("list the primary's replicas: Server_id %q", r["Server_id"])
+			return nil, fmt.Errorf("list the primary's replicas: Server_id %q", r["server_id"])
 		}
-		port, _ := strconv.Atoi(r["Port"])
-		out = append(out, listedReplica{serverID: id, host: r["Host"], port: port})
+		port, _ := strconv.Atoi(r["port"])
+		out = append(out, listedReplica{serverID: id, host: r["host"], port: port})
 	}
 	return out, nil
 }
@@ -214,7 +222,8 @@ func binlogDumpHosts(ctx context.Context, db *sql.DB, flavor string) ([]string, 
 	return out, rows.Err()
 }
 
-// showRows runs a SHOW statement into maps of column name to text.
+// showRows runs a SHOW statement into maps of lower-case column name to
+// text.
 func showRows(ctx context.Context, db *sql.DB, query string) ([]map[string]string, error) {
 	rows, err := db.QueryContext(ctx, mysqlx.Tag+query)
 	if err != nil {
@@ -237,7 +246,7 @@ func showRows(ctx context.Context, db *sql.DB, query string) ([]map[string]strin
 		}
 		r := make(map[string]string, len(cols))
 		for i, c := range cols {
-			r[c] = vals[i].String
+			r[strings.ToLower(c)] = vals[i].String // MySQL says Server_Id, MariaDB Server_id
 		}
 		out = append(out, r)
 	}
