@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -284,4 +285,75 @@ func replicaSQL(t *testing.T, db *sql.DB, isMySQL bool, what string, delay int) 
 			t.Errorf("replica: %s: %v", q, err)
 		}
 	}
+}
+
+// TestCutoverReplicaWaitCancel: a cut-over held by a stopped replica still
+// ends when the run is cancelled (as on SIGINT): at once, with the
+// original table intact and nothing swapped.
+func TestCutoverReplicaWaitCancel(t *testing.T) {
+	sb := sandboxtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	control := openReplicaControl(t, sb)
+	model := workloadTable(ctx, t, sb, 3_000, 7)
+	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 2, Rate: 100, Seed: 8})
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
+	opt.Replicas = []mysqlx.Config{{Host: sb.Host, Port: sb.ReplicaPort, User: sb.User, Password: sb.Password, Database: sb.Database}}
+	waiting := make(chan struct{}, 1)
+	stopped := false
+	opt.Report = func(e migrate.Event) {
+		if e.Phase != migrate.PhaseCutover {
+			return
+		}
+		if !stopped {
+			stopped = true
+			replicaSQL(t, control, sb.IsMySQL(), "stop", 0)
+		}
+		if strings.Contains(e.Message, "cut-over waits") {
+			select {
+			case waiting <- struct{}{}:
+			default:
+			}
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := migrate.Run(rctx, opt)
+		done <- err
+	}()
+	select {
+	case <-waiting:
+	case err := <-done:
+		t.Fatalf("the run ended before its cut-over waited: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the cut-over never waited for the stopped replica")
+	}
+	time.Sleep(time.Second)
+	stop()
+	cancelled := time.Now()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not end within 30s of its cancellation")
+	}
+	took := time.Since(cancelled)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("run cancelled while waiting for the replica: %v", err)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("the run took %s to end after its cancellation", took)
+	}
+	if _, werr := run.Stop(); werr != nil {
+		t.Fatal(werr)
+	}
+	if got := tables(t, sb); slices.Contains(got, "_t_old") {
+		t.Fatalf("tables after the cancellation: %v: swapped", got)
+	}
+	if err := model.Compare(ctx, sb.DB, "t", workload.Expect{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ended %s after the cancellation: %v; tables %v", took.Round(time.Millisecond), err, tables(t, sb))
 }
