@@ -123,7 +123,7 @@ func (m *migration) replicaHold(ctx context.Context, probes []replicaProbe) stri
 		}
 		switch {
 		case errors.Is(err, throttle.ErrReplicationStopped):
-			why = append(why, fmt.Sprintf("replica %s is not replicating: %s; the swap goes once START REPLICA (START SLAVE) has it running and caught up, or rerun without this --replica",
+			why = append(why, fmt.Sprintf("replica %s is not replicating: %s; the swap goes once START REPLICA (START SLAVE) has it running and caught up, or rerun without watching this replica",
 				p.addr, stoppedDetail(err)))
 		case err != nil:
 			why = append(why, fmt.Sprintf("replica %s cannot be checked: %v", p.addr, err))

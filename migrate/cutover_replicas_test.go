@@ -41,7 +41,19 @@ func TestDiscoverReplicas(t *testing.T) {
 	sb := sandboxtest.New(t)
 	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
 	opt.DiscoverReplicas = true
-	t.Logf("the primary lists its replicas as %q", listedReplicaHosts(t, sb))
+	// A replica lists itself once its IO thread has connected: another
+	// test may just have restarted it.
+	var listed []string
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		listed = listedReplicaHosts(t, sb)
+		if slices.ContainsFunc(listed, func(h string) bool { return strings.HasSuffix(h, fmt.Sprintf(":%d", sb.ReplicaPort)) }) {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the primary does not list the sandbox's replica: %q", listed)
+		}
+	}
+	t.Logf("the primary lists its replicas as %q", listed)
 	cutoverWaitsForReplica(t, sb, opt)
 }
 

@@ -95,7 +95,7 @@ func (m *migration) discoverReplicas(ctx context.Context) ([]mysqlx.Config, erro
 			"--discover-replicas could not reach %s", strings.Join(failed, "; "))
 	}
 	if len(found) == 0 {
-		m.log.Info("--discover-replicas: the primary lists no replicas")
+		m.warn("--discover-replicas: the primary lists no replica (one reconnecting right now is not listed either); no replica is watched")
 	}
 	return found, nil
 }
