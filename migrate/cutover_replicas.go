@@ -36,6 +36,9 @@ func (m *migration) waitReplicasForCutover(ctx context.Context) error {
 	var start, logged time.Time
 	last := ""
 	for {
+		if err := m.throttleCritical(ctx); err != nil {
+			return err
+		}
 		reason := m.replicaHold(ctx, probes)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -72,6 +75,21 @@ func (m *migration) waitReplicasForCutover(ctx context.Context) error {
 		case <-time.After(replicaCheckEvery):
 		}
 	}
+}
+
+// throttleCritical returns the throttle's error once a probe crossed its
+// critical threshold (--critical-lag, ...): a held cut-over ends then as
+// the copy would.
+func (m *migration) throttleCritical(ctx context.Context) error {
+	if m.throttler == nil {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+	defer cancel()
+	if err := m.throttler.Wait(wctx); errors.Is(err, throttle.ErrCritical) {
+		return fmt.Errorf("stopped by a critical threshold while the cut-over waited for the replicas: %w", err)
+	}
+	return nil
 }
 
 // replicaProbe measures one replica for the cut-over.

@@ -369,3 +369,54 @@ func TestCutoverReplicaWaitCancel(t *testing.T) {
 	}
 	t.Logf("ended %s after the cancellation: %v; tables %v", took.Round(time.Millisecond), err, tables(t, sb))
 }
+
+// TestCutoverReplicaWaitCritical: --critical-lag still ends a run whose
+// cut-over waits for a lagging replica, cleanly and without a swap.
+func TestCutoverReplicaWaitCritical(t *testing.T) {
+	sb := sandboxtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	control := openReplicaControl(t, sb)
+	model := workloadTable(ctx, t, sb, 3_000, 9)
+	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 2, Rate: 100, Seed: 10})
+	opt := options(sb, "t", "MODIFY i32 BIGINT NULL")
+	opt.Replicas = []mysqlx.Config{{Host: sb.Host, Port: sb.ReplicaPort, User: sb.User, Password: sb.Password, Database: sb.Database}}
+	opt.Throttle.MaxLag = time.Second
+	opt.Throttle.CriticalLag = 4 * time.Second
+	var mu sync.Mutex
+	var lagged []string
+	delayed := false
+	opt.Report = func(e migrate.Event) {
+		if e.Phase != migrate.PhaseCutover {
+			return
+		}
+		if !delayed {
+			delayed = true
+			replicaSQL(t, control, sb.IsMySQL(), "delay", 10)
+			// A delayed replica looks in step until its lag has grown.
+			time.Sleep(2500 * time.Millisecond)
+		}
+		if strings.Contains(e.Message, " lags ") {
+			mu.Lock()
+			lagged = append(lagged, e.Message)
+			mu.Unlock()
+		}
+	}
+	start := time.Now()
+	_, err := migrate.Run(ctx, opt)
+	if _, werr := run.Stop(); werr != nil {
+		t.Fatal(werr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err == nil || !strings.Contains(err.Error(), "critical threshold") || len(lagged) == 0 {
+		t.Fatalf("run with a replica past --critical-lag at the cut-over: %v (lag messages %q)", err, lagged)
+	}
+	if got := tables(t, sb); slices.Contains(got, "_t_old") {
+		t.Fatalf("tables after the critical stop: %v: swapped", got)
+	}
+	if err := model.Compare(ctx, sb.DB, "t", workload.Expect{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stopped after %s, %d lag messages (last %q): %v", time.Since(start).Round(100*time.Millisecond), len(lagged), lagged[len(lagged)-1], err)
+}
