@@ -152,7 +152,11 @@ func (m *migration) verifyReplica(ctx context.Context, host string, port int, wa
 	}
 	cctx, cancel := context.WithTimeout(ctx, discoverTimeout)
 	defer cancel()
-	db, err := mysqlx.Open(cctx, cfg)
+	// Without the database: whether the schema has replicated yet is not
+	// the question here.
+	probe := cfg
+	probe.Database = ""
+	db, err := mysqlx.Open(cctx, probe)
 	if err != nil {
 		return cfg, err
 	}
