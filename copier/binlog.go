@@ -108,6 +108,10 @@ func masterStatus(ctx context.Context, q queryer) (Point, error) {
 	return p, errors.New("cannot read the binlog position: neither SHOW MASTER STATUS nor SHOW BINARY LOG STATUS is accepted")
 }
 
+// ReaderHost is the host name godwit's binlog readers register with on
+// the primary, where SHOW REPLICAS lists them next to the replicas.
+const ReaderHost = "godwit-binlog-reader"
+
 // StartStream starts following the binlog at from.
 //
 // With a GTID set and no position, it starts after that set's
@@ -141,7 +145,10 @@ func StartStream(ctx context.Context, cfg StreamConfig, from Point, changes *Cha
 	s.syncer = replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
 		// Every reader of a primary needs its own server id; a clash would
 		// disconnect another replica.
-		ServerID:                uint32(1_000_000_000 + rand.IntN(1_000_000_000)),
+		ServerID: uint32(1_000_000_000 + rand.IntN(1_000_000_000)),
+		// The name it registers with (SHOW REPLICAS): replica discovery
+		// tells godwit's readers from replicas by it.
+		Localhost:               ReaderHost,
 		Flavor:                  cfg.Flavor,
 		Host:                    host,
 		Port:                    port,

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/throttle"
 )
 
 // AbortResult says what Abort did.
@@ -60,6 +61,12 @@ func Abort(ctx context.Context, conn mysqlx.Config, table string, log *slog.Logg
 			}
 			res.Dropped = append(res.Dropped, name)
 		}
+	}
+	// Only this table's row: other migrations in the schema may still beat.
+	if removed, err := throttle.RemoveHeartbeat(ctx, db, conn.Database, table); err != nil {
+		return res, fmt.Errorf("abort: %w", err)
+	} else if removed {
+		res.Dropped = append(res.Dropped, throttle.HeartbeatTable+" row of "+table)
 	}
 	sentry := sentryName(table)
 	c, ok, err := comment(sentry)

@@ -58,6 +58,9 @@ func (m *migration) cutover(ctx context.Context) error {
 	}
 	var last error
 	for attempt := 1; attempt <= m.opt.CutoverRetries; attempt++ {
+		if err := m.waitReplicasForCutover(ctx); err != nil {
+			return err
+		}
 		stall, err := m.cutoverOnce(ctx)
 		m.summary.CutoverStallMax = max(m.summary.CutoverStallMax, stall)
 		if err == nil {

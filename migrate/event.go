@@ -59,6 +59,7 @@ type Summary struct {
 	ChecksumRepairs   int           // chunks recopied and keys re-applied because they differed
 	Throttled         time.Duration // time the copy waited for the server
 	Postponed         time.Duration // time the ready cut-over waited (file, window)
+	ReplicaWait       time.Duration // time the cut-over waited for the replicas (lag, stopped replication)
 	CutoverStall      time.Duration // how long writes were held back by the successful attempt
 	CutoverStallMax   time.Duration // the longest hold of any attempt, failed ones included
 	CutoverAttempts   int

@@ -273,6 +273,7 @@ func (m *migration) preflight(ctx context.Context) error {
 		func(ctx context.Context) error { return checkBinlog(ctx, m.db) },
 		func(ctx context.Context) error { return checkWritable(ctx, m.db) },
 		m.checkPrivileges,
+		m.addDiscoveredReplicas,
 		m.checkTable,
 		func(ctx context.Context) error { return checkPrimaryKeyRequired(ctx, m.db, m.source, m.change) },
 		m.detectResume,

@@ -37,6 +37,9 @@ type Options struct {
 
 	Throttle throttle.Settings // thresholds; zero values mean the defaults
 	Replicas []mysqlx.Config   // replicas whose lag throttles the copy
+	// DiscoverReplicas adds the replicas the primary lists (SHOW REPLICAS)
+	// to Replicas, each verified by its server id (replicas_discover.go).
+	DiscoverReplicas bool
 
 	Log    *slog.Logger
 	Report func(Event) // progress and phase changes; nil is quiet

@@ -24,7 +24,7 @@ func (m *migration) startThrottle(ctx context.Context) error {
 		m.replicaDBs = append(m.replicaDBs, db)
 		replicas = append(replicas, throttle.Replica{Addr: r.Addr(), DB: db})
 	}
-	cfg := throttle.Standard(m.db, m.opt.Conn.Database, replicas, m.opt.Throttle)
+	cfg := throttle.Standard(m.db, m.opt.Conn.Database, m.opt.Table, replicas, m.opt.Throttle)
 	// godwit pause holds the copy as a probe (control_probe.go); the
 	// checkpoint table it reads exists by now.
 	cfg.Limits = append(cfg.Limits, throttle.Limit{Probe: newPauseProbe(m.db, m.opt.Conn.Database, m.opt.Table)})
@@ -53,7 +53,7 @@ func (m *migration) startThrottle(ctx context.Context) error {
 		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer ccancel()
 		if err := th.Cleanup(cctx); err != nil {
-			m.log.Warn("drop the throttle heartbeat table", "err", err)
+			m.log.Warn("remove the throttle heartbeat row", "err", err)
 		}
 		for _, db := range m.replicaDBs {
 			db.Close()

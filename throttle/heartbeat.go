@@ -11,39 +11,75 @@ import (
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
 
-// HeartbeatTable is the table the heartbeat is written to, in the
-// migrated database on the primary.
+// HeartbeatTable is the table the heartbeats are written to, in the
+// migrated database on the primary. Every run owns one row of it, keyed by
+// the table it migrates, so that runs in one schema never disturb each
+// other; the last run to finish drops the table.
 const HeartbeatTable = "_godwit_heartbeat"
 
 // errNoSuchDatabase is ER_BAD_DB_ERROR: the schema has not replicated yet.
 const errNoSuchDatabase = 1049
 
-// Heartbeat writes the primary's clock into HeartbeatTable; a replica's
-// lag is how far the value it has applied is behind the primary's clock
-// now. Only the primary's clock is used (read back when writing and
-// advanced by this process's monotonic clock), so clock skew between the
-// hosts does not matter.
+// errBadField is ER_BAD_FIELD_ERROR: the table has an older layout.
+const errBadField = 1054
+
+// heartbeatComment names the table's owner for a DBA reading the schema.
+const heartbeatComment = "godwit replica lag heartbeat: one row per running migration"
+
+// Heartbeat writes the primary's clock into its row of HeartbeatTable; a
+// replica's lag is how far the value it has applied is behind the
+// primary's clock now. Only the primary's clock is used (read back when
+// writing and advanced by this process's monotonic clock), so clock skew
+// between the hosts does not matter.
 type Heartbeat struct {
 	db     *sql.DB
 	schema string
+	key    string // the row's key: the migrated table
 
-	mu      sync.Mutex
-	created bool
-	first   int64     // the first value written by this process, µs since the epoch (UTC)
-	last    int64     // the last value written
-	lastAt  time.Time // when it was written, by the local monotonic clock
-	err     error     // the last write's error
+	mu     sync.Mutex
+	first  int64     // the first value written by this process, µs since the epoch (UTC)
+	last   int64     // the last value written
+	lastAt time.Time // when it was written, by the local monotonic clock
+	err    error     // the last write's error
 }
 
 // NewHeartbeat returns a heartbeat written through db, the primary, into
-// schema.HeartbeatTable. It writes nothing until Beat.
-func NewHeartbeat(db *sql.DB, schema string) *Heartbeat {
-	return &Heartbeat{db: db, schema: schema}
+// the row key (the migrated table's name) of schema.HeartbeatTable. It
+// writes nothing until Beat.
+func NewHeartbeat(db *sql.DB, schema, key string) *Heartbeat {
+	return &Heartbeat{db: db, schema: schema, key: key}
 }
 
 func (h *Heartbeat) table() string { return mysqlx.QT(h.schema, HeartbeatTable) }
 
-// Beat creates the table if needed and writes the primary's current time.
+// Check refuses a heartbeat table of an older layout (one shared row),
+// which this version cannot write to. It writes nothing.
+func (h *Heartbeat) Check(ctx context.Context) error {
+	var n int
+	q := mysqlx.Tag + "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'tbl'"
+	if err := h.db.QueryRowContext(ctx, q, h.schema, HeartbeatTable).Scan(&n); err != nil {
+		return fmt.Errorf("look up the heartbeat table %s: %w", h.table(), err)
+	}
+	if n > 0 {
+		return nil
+	}
+	q = mysqlx.Tag + "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?"
+	if err := h.db.QueryRowContext(ctx, q, h.schema, HeartbeatTable).Scan(&n); err != nil {
+		return fmt.Errorf("look up the heartbeat table %s: %w", h.table(), err)
+	}
+	if n > 0 {
+		return h.oldLayout()
+	}
+	return nil
+}
+
+func (h *Heartbeat) oldLayout() error {
+	return fmt.Errorf("the heartbeat table %s has an older godwit's layout (no column tbl): once no older godwit runs in %s, drop it (DROP TABLE %s) and rerun",
+		h.table(), h.schema, h.table())
+}
+
+// Beat writes the primary's current time into this run's row, creating
+// the table when it is missing.
 func (h *Heartbeat) Beat(ctx context.Context) error {
 	err := h.beat(ctx)
 	h.mu.Lock()
@@ -53,19 +89,6 @@ func (h *Heartbeat) Beat(ctx context.Context) error {
 }
 
 func (h *Heartbeat) beat(ctx context.Context) error {
-	h.mu.Lock()
-	created := h.created
-	h.mu.Unlock()
-	if !created {
-		q := mysqlx.Tag + "CREATE TABLE IF NOT EXISTS " + h.table() +
-			" (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL) ENGINE=InnoDB"
-		if _, err := h.db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("create heartbeat table %s: %w", h.table(), err)
-		}
-		h.mu.Lock()
-		h.created = true
-		h.mu.Unlock()
-	}
 	var now int64
 	q := mysqlx.Tag + "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01', UTC_TIMESTAMP(6))"
 	if err := h.db.QueryRowContext(ctx, q).Scan(&now); err != nil {
@@ -73,10 +96,22 @@ func (h *Heartbeat) beat(ctx context.Context) error {
 	}
 	at := time.Now()
 	ts := time.UnixMicro(now).UTC().Format("2006-01-02 15:04:05.000000")
-	// GREATEST: another godwit process may share the row; time never
+	// GREATEST: a rerun of a killed run takes over its row; time never
 	// goes back in it.
-	q = mysqlx.Tag + "INSERT INTO " + h.table() + " (id, ts) VALUES (1, ?) ON DUPLICATE KEY UPDATE ts = GREATEST(ts, ?)"
-	if _, err := h.db.ExecContext(ctx, q, ts, ts); err != nil {
+	q = mysqlx.Tag + "INSERT INTO " + h.table() + " (tbl, ts) VALUES (?, ?) ON DUPLICATE KEY UPDATE ts = GREATEST(ts, ?)"
+	_, err := h.db.ExecContext(ctx, q, h.key, ts, ts)
+	if mysqlx.ErrCode(err) == mysqlx.ErrNoSuchTable {
+		// Not created yet, or dropped by the last other run to finish
+		// between its check and this write: (re)create it.
+		if err := h.create(ctx); err != nil {
+			return err
+		}
+		_, err = h.db.ExecContext(ctx, q, h.key, ts, ts)
+	}
+	switch {
+	case mysqlx.ErrCode(err) == errBadField:
+		return h.oldLayout()
+	case err != nil:
 		return fmt.Errorf("write heartbeat to %s: %w", h.table(), err)
 	}
 	h.mu.Lock()
@@ -85,6 +120,17 @@ func (h *Heartbeat) beat(ctx context.Context) error {
 	}
 	h.last, h.lastAt = now, at
 	h.mu.Unlock()
+	return nil
+}
+
+func (h *Heartbeat) create(ctx context.Context) error {
+	// tbl compares bytes: table names are case-sensitive on most hosts.
+	q := mysqlx.Tag + "CREATE TABLE IF NOT EXISTS " + h.table() +
+		" (tbl VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, ts DATETIME(6) NOT NULL)" +
+		" ENGINE=InnoDB COMMENT='" + heartbeatComment + "'"
+	if _, err := h.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("create heartbeat table %s: %w", h.table(), err)
+	}
 	return nil
 }
 
@@ -104,13 +150,15 @@ func (h *Heartbeat) primaryNow() (now, first int64, ok bool, err error) {
 	return h.last + time.Since(h.lastAt).Microseconds(), h.first, true, nil
 }
 
-// replicated reads the heartbeat value db (a replica) has applied, in µs
-// since the epoch; ok is false when the table or row is not there yet.
+// replicated reads the heartbeat value db (a replica) has applied to this
+// run's row, in µs since the epoch; ok is false when the table or row is
+// not there (yet, or for a moment after another run dropped the table).
 func (h *Heartbeat) replicated(ctx context.Context, db *sql.DB) (ts int64, ok bool, err error) {
-	q := mysqlx.Tag + "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01', ts) FROM " + h.table() + " WHERE id = 1"
-	err = db.QueryRowContext(ctx, q).Scan(&ts)
+	q := mysqlx.Tag + "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01', ts) FROM " + h.table() + " WHERE tbl = ?"
+	err = db.QueryRowContext(ctx, q, h.key).Scan(&ts)
 	switch {
-	case errors.Is(err, sql.ErrNoRows), mysqlx.ErrCode(err) == mysqlx.ErrNoSuchTable, mysqlx.ErrCode(err) == errNoSuchDatabase:
+	case errors.Is(err, sql.ErrNoRows), mysqlx.ErrCode(err) == mysqlx.ErrNoSuchTable, mysqlx.ErrCode(err) == errNoSuchDatabase,
+		mysqlx.ErrCode(err) == errBadField: // an older layout, not replaced on the replica yet
 		return 0, false, nil
 	case err != nil:
 		return 0, false, err
@@ -118,13 +166,59 @@ func (h *Heartbeat) replicated(ctx context.Context, db *sql.DB) (ts int64, ok bo
 	return ts, true, nil
 }
 
-// Drop drops the heartbeat table.
-func (h *Heartbeat) Drop(ctx context.Context) error {
-	if _, err := h.db.ExecContext(ctx, mysqlx.Tag+"DROP TABLE IF EXISTS "+h.table()); err != nil {
-		return fmt.Errorf("drop heartbeat table %s: %w", h.table(), err)
+// Remove deletes this run's row, and the table once no row is left.
+func (h *Heartbeat) Remove(ctx context.Context) error {
+	_, err := RemoveHeartbeat(ctx, h.db, h.schema, h.key)
+	return err
+}
+
+// RemoveHeartbeat deletes the heartbeat row of table key in schema (a run
+// that finished, or that godwit abort clears after a kill) and drops the
+// table when no other run's row is left. It says whether a row was there.
+//
+// The emptiness check and the drop happen under LOCK TABLES ... WRITE,
+// so no other run writes a row in between; one that writes right after
+// the drop finds no table and creates it again.
+func RemoveHeartbeat(ctx context.Context, db *sql.DB, schema, key string) (removed bool, err error) {
+	table := mysqlx.QT(schema, HeartbeatTable)
+	res, err := db.ExecContext(ctx, mysqlx.Tag+"DELETE FROM "+table+" WHERE tbl = ?", key)
+	switch code := mysqlx.ErrCode(err); {
+	case code == mysqlx.ErrNoSuchTable:
+		return false, nil
+	case code == errBadField:
+		return false, nil // an older layout: not this version's to clear
+	case err != nil:
+		return false, fmt.Errorf("delete the heartbeat row of %s from %s: %w", key, table, err)
 	}
-	h.mu.Lock()
-	h.created = false
-	h.mu.Unlock()
-	return nil
+	n, _ := res.RowsAffected()
+	removed = n > 0
+
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return removed, fmt.Errorf("drop the heartbeat table %s: %w", table, err)
+	}
+	defer conn.Close()
+	// Short: other runs' heartbeats wait for this lock.
+	if _, err := conn.ExecContext(ctx, mysqlx.Tag+"SET SESSION lock_wait_timeout = 2"); err != nil {
+		return removed, fmt.Errorf("drop the heartbeat table %s: %w", table, err)
+	}
+	if _, err := conn.ExecContext(ctx, mysqlx.Tag+"LOCK TABLES "+table+" WRITE"); err != nil {
+		if mysqlx.ErrCode(err) == mysqlx.ErrNoSuchTable {
+			return removed, nil
+		}
+		return removed, fmt.Errorf("lock the heartbeat table %s to drop it: %w", table, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), mysqlx.Tag+"UNLOCK TABLES")
+	var one int
+	err = conn.QueryRowContext(ctx, mysqlx.Tag+"SELECT 1 FROM "+table+" LIMIT 1").Scan(&one)
+	switch {
+	case err == nil:
+		return removed, nil // another run still beats
+	case !errors.Is(err, sql.ErrNoRows):
+		return removed, fmt.Errorf("read the heartbeat table %s: %w", table, err)
+	}
+	if _, err := conn.ExecContext(ctx, mysqlx.Tag+"DROP TABLE "+table); err != nil {
+		return removed, fmt.Errorf("drop the heartbeat table %s: %w", table, err)
+	}
+	return removed, nil
 }

@@ -38,7 +38,7 @@ func TestReplicaSQLThreadStopped(t *testing.T) {
 	replica := openDB(t, sb, sb.ReplicaPort, "")
 	addr := fmt.Sprintf("%s:%d", sb.Host, sb.ReplicaPort)
 
-	hb := NewHeartbeat(primary, sb.Database)
+	hb := NewHeartbeat(primary, sb.Database, "t")
 	lag := NewReplicaLag(addr, replica, hb)
 	// A generous max: other packages' tests load the same replica.
 	r := start(t, Config{Limits: []Limit{{Probe: lag, Max: 10}}, Heartbeat: hb, Interval: 100 * time.Millisecond})
@@ -344,7 +344,7 @@ func TestStandardCheck(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 
-	cfg := Standard(primary, sb.Database, replicas, Settings{Query: "SELECT 0", FlagFile: t.TempDir() + "/flag"})
+	cfg := Standard(primary, sb.Database, "t", replicas, Settings{Query: "SELECT 0", FlagFile: t.TempDir() + "/flag"})
 	if len(cfg.Limits) != 6 || cfg.Heartbeat == nil {
 		t.Fatalf("Standard: %d limits, heartbeat %v", len(cfg.Limits), cfg.Heartbeat != nil)
 	}
@@ -357,7 +357,7 @@ func TestStandardCheck(t *testing.T) {
 		t.Fatalf("Check: %v", err)
 	}
 
-	cfg = Standard(primary, sb.Database, nil, Settings{MaxHistoryLength: -1, MaxLockWaits: -1, Query: "SELECT nosuch"})
+	cfg = Standard(primary, sb.Database, "t", nil, Settings{MaxHistoryLength: -1, MaxLockWaits: -1, Query: "SELECT nosuch"})
 	if len(cfg.Limits) != 2 || cfg.Heartbeat != nil {
 		t.Fatalf("Standard without replicas, two probes off: %d limits", len(cfg.Limits))
 	}

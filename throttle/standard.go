@@ -34,10 +34,10 @@ type Settings struct {
 }
 
 // Standard returns a Config with every probe the settings turn on: the
-// lag of each replica (with a heartbeat in schema on primary, when there
-// are replicas), and Threads_running, history list length, lock waits and
+// lag of each replica (with a heartbeat in schema on primary, in the row
+// of table, the migrated one, when there are replicas), and Threads_running, history list length, lock waits and
 // the throttle query on primary. The caller adds Log and OnChange.
-func Standard(primary *sql.DB, schema string, replicas []Replica, s Settings) Config {
+func Standard(primary *sql.DB, schema, table string, replicas []Replica, s Settings) Config {
 	var cfg Config
 	add := func(p Probe, max, def, critical float64) {
 		if max < 0 {
@@ -49,7 +49,7 @@ func Standard(primary *sql.DB, schema string, replicas []Replica, s Settings) Co
 		cfg.Limits = append(cfg.Limits, Limit{Probe: p, Max: max, Critical: critical})
 	}
 	if len(replicas) > 0 && s.MaxLag >= 0 {
-		cfg.Heartbeat = NewHeartbeat(primary, schema)
+		cfg.Heartbeat = NewHeartbeat(primary, schema, table)
 		for _, r := range replicas {
 			add(NewReplicaLag(r.Addr, r.DB, cfg.Heartbeat),
 				s.MaxLag.Seconds(), DefaultMaxLag.Seconds(), s.CriticalLag.Seconds())

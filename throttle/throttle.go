@@ -158,6 +158,11 @@ func New(cfg Config) (*Throttler, error) {
 // heartbeat and changes no state.
 func (t *Throttler) Check(ctx context.Context) error {
 	var errs []error
+	if hb := t.cfg.Heartbeat; hb != nil {
+		if err := hb.Check(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for i, r := range t.measure(ctx) {
 		if r.err != nil {
 			errs = append(errs, fmt.Errorf("throttle probe %s: %w", t.cfg.Limits[i].Probe.Name(), r.err))
@@ -263,12 +268,13 @@ func (t *Throttler) State() State {
 	return t.stateLocked(time.Now())
 }
 
-// Cleanup drops the heartbeat table. Call it after Run has returned.
+// Cleanup removes this run's heartbeat row, and the heartbeat table when
+// no other run uses it. Call it after Run has returned.
 func (t *Throttler) Cleanup(ctx context.Context) error {
 	if t.cfg.Heartbeat == nil {
 		return nil
 	}
-	return t.cfg.Heartbeat.Drop(ctx)
+	return t.cfg.Heartbeat.Remove(ctx)
 }
 
 func (t *Throttler) stateLocked(now time.Time) State {
@@ -420,3 +426,8 @@ func formatNumber(v float64) string {
 	}
 	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
+
+// Heartbeat is the heartbeat Run writes (nil without one), for callers
+// that measure the replicas' lag themselves, such as a check before the
+// cut-over.
+func (t *Throttler) Heartbeat() *Heartbeat { return t.cfg.Heartbeat }

@@ -15,6 +15,8 @@ import (
 // checkMigrateFlags validates them.
 func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[]string) {
 	fs.StringSliceVar(replicas, "replica", nil, "host:port of a replica whose lag throttles the copy (repeatable; same user and password)")
+	fs.BoolVar(&opt.DiscoverReplicas, "discover-replicas", false, "also watch every replica the primary lists (SHOW REPLICAS / SHOW SLAVE HOSTS), each reached at its report_host and verified by its server id; "+
+		"a listed replica that cannot be reached stops the run before anything is created (pass it with --replica); a replica disconnected at that moment is not listed")
 	th := &opt.Throttle
 	fs.DurationVar(&th.MaxLag, "max-lag", 2*time.Second, "pause the copy while a replica lags more (heartbeat-measured)")
 	fs.DurationVar(&th.CriticalLag, "critical-lag", 0, "abort cleanly when a replica lags more (0: never)")
