@@ -125,30 +125,40 @@ func (m *migration) waitForBlockers(ctx context.Context, last error) error {
 		return nil
 	}
 	defer m.status.setBlockers(nil)
+	var began time.Time // of the wait, once there is one
+	defer func() {
+		if !began.IsZero() {
+			m.summary.BlockerWait += time.Since(began)
+		}
+	}()
 	var reported string
 	for {
-		blockers, err := m.findBlockers(ctx, src, suspectsSince)
+		blockers, err := m.holdingBlockers(ctx, src, suspectsSince)
 		if err != nil {
 			return err
 		}
 		if len(blockers) == 0 {
-			if reported != "" {
-				m.log.Info("the cut-over's blockers are gone; attempting")
+			if !began.IsZero() {
+				m.log.Info("the cut-over's blockers are gone; attempting", "waited", time.Since(began).Round(time.Millisecond).String())
 				m.emit(Event{Message: "the cut-over's blockers are gone"})
 			}
 			return nil
 		}
+		if began.IsZero() {
+			began = time.Now()
+		}
 		m.status.setBlockers(blockers)
 		blockers = m.killOldBlockers(ctx, blockers)
 		if len(blockers) > 0 {
-			if m.summary.BlockerWait >= m.opt.BlockerWait {
+			waited := m.summary.BlockerWait + time.Since(began)
+			if waited >= m.opt.BlockerWait {
 				return fmt.Errorf("%w (%s): still blocked by %s; end that transaction, or rerun with --kill-blockers-after, or a longer --cutover-blocker-wait",
 					errBlockersOutlasted, m.opt.BlockerWait, describeBlockers(blockers))
 			}
 			msg := "cut-over waits for " + describeBlockers(blockers)
 			if ids := blockerIDs(blockers); ids != reported {
 				reported = ids
-				args := []any{"waited", m.summary.BlockerWait.Round(time.Second).String(), "limit", m.opt.BlockerWait.String()}
+				args := []any{"waited", waited.Round(time.Second).String(), "limit", m.opt.BlockerWait.String()}
 				for _, b := range blockers {
 					args = append(args, "blocker", b.String())
 				}
@@ -156,7 +166,6 @@ func (m *migration) waitForBlockers(ctx context.Context, last error) error {
 			}
 			m.emit(Event{Message: msg})
 		}
-		start := time.Now()
 		if err := m.catchUp(ctx); err != nil {
 			return err
 		}
@@ -165,7 +174,6 @@ func (m *migration) waitForBlockers(ctx context.Context, last error) error {
 			return ctx.Err()
 		case <-time.After(blockerPoll):
 		}
-		m.summary.BlockerWait += time.Since(start)
 	}
 }
 
@@ -183,6 +191,38 @@ func describeBlockers(bs []Blocker) string {
 		parts[i] = b.String()
 	}
 	return strings.Join(parts, "; ")
+}
+
+// holdingBlockers finds the blockers. The application's own statements
+// hold the table's metadata lock for a moment all the time, and an
+// attempt's lock waits them out. So by the metadata locks, a blocker is a
+// session that holds the table at two looks cutoverLockWait apart, in a
+// transaction (or statement) at least a second old at the first and no
+// younger at the second: longer than an attempt would wait for it. (A
+// second, because MariaDB counts ages in whole seconds.)
+func (m *migration) holdingBlockers(ctx context.Context, src string, suspectsSince time.Time) ([]Blocker, error) {
+	first, err := m.findBlockers(ctx, src, suspectsSince)
+	if err != nil || len(first) == 0 || src == "" {
+		return first, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(cutoverLockWait):
+	}
+	second, err := m.findBlockers(ctx, src, suspectsSince)
+	if err != nil {
+		return nil, err
+	}
+	var held []Blocker
+	for _, b := range second {
+		for _, f := range first {
+			if f.ID == b.ID && f.AgeSeconds >= 1 && b.AgeSeconds >= f.AgeSeconds {
+				held = append(held, b)
+			}
+		}
+	}
+	return held, nil
 }
 
 // lockSource says where the server lists metadata locks: "mysql" or
@@ -221,6 +261,12 @@ func (m *migration) findBlockers(ctx context.Context, src string, suspectsSince 
 	// how long it has been idle, not how long its locks are held), else
 	// the running statement's.
 	cols := "p.ID, p.USER, p.HOST, COALESCE(TIMESTAMPDIFF(SECOND, x.trx_started, NOW()), p.TIME), p.INFO"
+	if m.server.Flavor == "mysql" {
+		// MySQL's INNODB_TRX fails on every read (error 3854) while any
+		// transaction runs a statement with a 4-byte UTF-8 character;
+		// performance_schema times an active transaction to now instead.
+		cols = "p.ID, p.USER, p.HOST, COALESCE(x.TIMER_WAIT / 1e12, p.TIME), p.INFO"
+	}
 	own := "p.ID <> CONNECTION_ID() AND p.ID <> COALESCE(IS_USED_LOCK(?), 0) AND (p.INFO IS NULL OR p.INFO NOT LIKE '/* godwit */%')"
 	var q, evidence string
 	args := []any{lockName(schema, table)}
@@ -230,7 +276,7 @@ func (m *migration) findBlockers(ctx context.Context, src string, suspectsSince 
 		q = "SELECT DISTINCT " + cols + " FROM performance_schema.metadata_locks l " +
 			"JOIN performance_schema.threads th ON th.THREAD_ID = l.OWNER_THREAD_ID " +
 			"JOIN " + pl + " p ON p.ID = th.PROCESSLIST_ID " +
-			"LEFT JOIN information_schema.INNODB_TRX x ON x.trx_mysql_thread_id = p.ID " +
+			"LEFT JOIN performance_schema.events_transactions_current x ON x.THREAD_ID = th.THREAD_ID AND x.STATE = 'ACTIVE' " +
 			"WHERE l.OBJECT_TYPE = 'TABLE' AND l.OBJECT_SCHEMA = ? AND l.OBJECT_NAME = ? AND l.LOCK_STATUS = 'GRANTED' AND " + own
 		args = []any{schema, table, lockName(schema, table)}
 	case "mariadb":
@@ -260,11 +306,11 @@ func (m *migration) findBlockers(ctx context.Context, src string, suspectsSince 
 	for rows.Next() {
 		var b Blocker
 		var user, host, info sql.NullString
-		var age sql.NullInt64
+		var age sql.NullFloat64
 		if err := rows.Scan(&b.ID, &user, &host, &age, &info); err != nil {
 			return nil, fmt.Errorf("look for blocking transactions: %w", err)
 		}
-		b.User, b.Host, b.AgeSeconds, b.Statement, b.Evidence = user.String, host.String, float64(age.Int64), info.String, evidence
+		b.User, b.Host, b.AgeSeconds, b.Statement, b.Evidence = user.String, host.String, age.Float64, info.String, evidence
 		bs = append(bs, b)
 	}
 	return bs, rows.Err()
