@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -263,4 +264,40 @@ func TestCutoverKillsOldBlocker(t *testing.T) {
 		t.Errorf("swapped %v after waiting %v for blockers, want a swap soon after the kill", sum.Swapped, sum.BlockerWait)
 	}
 	bt.finish(ctx, t)
+}
+
+// TestCutoverBlockerWaitLimit: a blocker that outlasts the limit on the
+// wait for blockers stops the run, which keeps its copy and says who
+// blocked; nothing was swapped.
+func TestCutoverBlockerWaitLimit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bt := startBlockerTest(t, ctx, 61)
+	bt.opt.BlockerWait = 3 * time.Second
+	sum, err := migrate.Run(ctx, bt.opt)
+	stats, werr := bt.run.Stop()
+	if werr != nil {
+		t.Fatalf("writers: %v", werr)
+	}
+	if bt.blocker == nil {
+		t.Fatal("the cut-over was never postponed: no blocker was opened")
+	}
+	defer bt.blocker.Rollback()
+	t.Logf("run: %v; writers %s", err, stats)
+	want := fmt.Sprintf("still blocked by connection %d (%s@", bt.id, bt.sb.User)
+	if !errors.Is(err, migrate.ErrKept) || !strings.Contains(err.Error(), "waited for blocking transactions longer than its limit (3s)") || !strings.Contains(err.Error(), want) {
+		t.Fatalf("run: %v; want it to stop keeping its copy and name the blocker (%q)", err, want)
+	}
+	if sum.Swapped || sum.BlockerWait < 3*time.Second {
+		t.Errorf("swapped %v, waited %v for blockers", sum.Swapped, sum.BlockerWait)
+	}
+	if stats.MaxLatency >= writerLatencyLimit {
+		t.Errorf("a writer's statement took %v, limit %v", stats.MaxLatency, writerLatencyLimit)
+	}
+	if got := strings.Join(tables(t, bt.sb), ","); got != "_t_ckpt,t,t_godwit_new" {
+		t.Errorf("tables %s, want the original, the kept shadow and the checkpoint", got)
+	}
+	if err := bt.model.Compare(ctx, bt.sb.DB, "t", workload.Expect{}); err != nil {
+		t.Errorf("the original table differs from what the writers committed: %v", err)
+	}
 }
