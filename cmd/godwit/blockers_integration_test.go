@@ -83,6 +83,9 @@ func TestMigrateBlockedCutover(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != exitKept {
 		t.Fatalf("with the blocker open: %v, want exit %d", err, exitKept)
 	}
+	if !strings.Contains(out.String(), `"cutover_blocker_wait_ms":`) {
+		t.Errorf("the JSON output has no cutover_blocker_wait_ms:\n%s", out.String())
+	}
 	if !strings.Contains(statusOut, "blocked by") || !strings.Contains(statusOut, named) {
 		t.Errorf("godwit status does not name the blocker (%s):\n%s", named, statusOut)
 	}
