@@ -291,14 +291,15 @@ func (m *migration) findBlockers(ctx context.Context, src string, suspectsSince 
 		args = []any{schema, table, lockName(schema, table)}
 	default:
 		evidence = "open transaction"
-		// Ages in whole seconds, on the server's clock: one second of
-		// slack keeps every transaction begun before the attempt, and
-		// none younger than two seconds is a suspect: the application's
-		// own short transactions are always there, and one that straddles
-		// a second boundary already counts one.
+		// A duration, so that the two clocks need not agree. trx_started
+		// drops the fraction of its second, which only makes a transaction
+		// look older: every one begun before the attempt is a suspect, and
+		// so is one begun up to a second after it. The application's short
+		// transactions are not: the attempt waited and backed off for more
+		// than a second since.
 		q = "SELECT " + cols + " FROM information_schema.INNODB_TRX x JOIN " + pl + " p ON p.ID = x.trx_mysql_thread_id " +
-			"WHERE TIMESTAMPDIFF(SECOND, x.trx_started, NOW()) >= ? AND " + own
-		args = []any{max(2, int64(time.Since(suspectsSince).Seconds())-1), lockName(schema, table)}
+			"WHERE TIMESTAMPDIFF(MICROSECOND, x.trx_started, NOW(6)) >= ? AND " + own
+		args = []any{time.Since(suspectsSince).Microseconds(), lockName(schema, table)}
 	}
 	rows, err := m.db.QueryContext(ctx, mysqlx.Tag+q, args...)
 	if err != nil {
