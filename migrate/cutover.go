@@ -146,11 +146,13 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 	_, err = a.ExecContext(ctx, fmt.Sprintf("%sLOCK TABLES %s WRITE, %s WRITE, %s WRITE", mysqlx.Tag, orig, shadow, sentry))
 	killed := stopWait()
 	wcancel()
-	if err != nil || killed {
-		if killed { // even if granted meanwhile: its locks went with A
-			err = errors.New("its connection was killed so that the writers queued behind it go on")
-		}
+	switch {
+	case killed: // even if granted meanwhile: its locks went with A
+		return time.Since(lockStart), &lockNotGranted{began: lockStart, wait: lockWait, err: errors.New("its connection was killed so that the writers queued behind it go on")}
+	case mysqlx.ErrCode(err) == mysqlx.ErrLockWaitTimeout:
 		return time.Since(lockStart), &lockNotGranted{began: lockStart, wait: lockWait, err: err}
+	case err != nil:
+		return time.Since(lockStart), fmt.Errorf("lock tables: %w", err)
 	}
 	locked := time.Now()
 	unlocked := false
