@@ -66,7 +66,9 @@ type RunStatus struct {
 	Throttled      bool    `json:"throttled"`
 	ThrottleReason string  `json:"throttle_reason,omitempty"`
 	// Postponed says why the ready cut-over waits; "" when it does not.
-	Postponed string    `json:"postponed,omitempty"`
+	Postponed string `json:"postponed,omitempty"`
+	// BlockedBy lists the sessions the cut-over waits for (blockers.go).
+	BlockedBy []Blocker `json:"blocked_by,omitempty"`
 	Host      string    `json:"host"`
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"started_at"`
@@ -432,6 +434,17 @@ func (w *statusWriter) setPostponed(reason string) {
 		w.cur.Postponed = reason
 		w.poke()
 	}
+}
+
+// setBlockers records who the cut-over waits for (nil once it goes).
+func (w *statusWriter) setBlockers(bs []Blocker) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cur.BlockedBy = bs
+	w.poke()
 }
 
 // poke asks for a write now; a write already asked for is enough.

@@ -61,6 +61,9 @@ func (m *migration) cutover(ctx context.Context) error {
 		if err := m.waitReplicasForCutover(ctx); err != nil {
 			return err
 		}
+		if err := m.waitForBlockers(ctx, last); err != nil {
+			return err
+		}
 		stall, err := m.cutoverOnce(ctx)
 		m.summary.CutoverStallMax = max(m.summary.CutoverStallMax, stall)
 		if err == nil {
@@ -138,8 +141,21 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	lockStart := time.Now()
-	if _, err := a.ExecContext(ctx, fmt.Sprintf("%sLOCK TABLES %s WRITE, %s WRITE, %s WRITE", mysqlx.Tag, orig, shadow, sentry)); err != nil {
-		return time.Since(lockStart), fmt.Errorf("lock tables (lock_wait_timeout %ds; a long transaction may hold the table): %w", lockSeconds(budget), err)
+	// The writers queue behind a waiting LOCK TABLES: it may wait only
+	// briefly (blockers.go), and lock_wait_timeout counts whole seconds.
+	lockWait := min(budget, cutoverLockWait)
+	wctx, wcancel := context.WithDeadline(ctx, lockStart.Add(lockWait))
+	stopWait := m.killAtDeadline(wctx, aID)
+	_, err = a.ExecContext(ctx, fmt.Sprintf("%sLOCK TABLES %s WRITE, %s WRITE, %s WRITE", mysqlx.Tag, orig, shadow, sentry))
+	killed := stopWait()
+	wcancel()
+	switch {
+	case killed: // even if granted meanwhile: its locks went with A
+		return time.Since(lockStart), &lockNotGranted{began: lockStart, wait: lockWait, err: errors.New("its connection was killed so that the writers queued behind it go on")}
+	case mysqlx.ErrCode(err) == mysqlx.ErrLockWaitTimeout:
+		return time.Since(lockStart), &lockNotGranted{began: lockStart, wait: lockWait, err: err}
+	case err != nil:
+		return time.Since(lockStart), fmt.Errorf("lock tables: %w", err)
 	}
 	locked := time.Now()
 	unlocked := false

@@ -63,8 +63,9 @@ type Summary struct {
 	CutoverStall      time.Duration // how long writes were held back by the successful attempt
 	CutoverStallMax   time.Duration // the longest hold of any attempt, failed ones included
 	CutoverAttempts   int
-	CutoverApplied    int64    // rows applied while holding the lock
-	Warnings          []string // findings allowed by a flag, e.g. dropped data
+	CutoverApplied    int64         // rows applied while holding the lock
+	BlockerWait       time.Duration // time the cut-over waited for transactions holding the table
+	Warnings          []string      // findings allowed by a flag, e.g. dropped data
 	OldTable          string
 	OldDropped        bool
 	Total             time.Duration

@@ -130,8 +130,8 @@ func TestDDLDuringMigrationAborts(t *testing.T) {
 }
 
 // TestCutoverRetriesBehindLongTransaction: an open transaction on the
-// table makes the cut-over's lock time out; godwit backs off, keeps the
-// original serving, and swaps once the transaction ends.
+// table holds the cut-over back; godwit waits for it (blockers.go), keeps
+// the original serving, and swaps once the transaction ends.
 func TestCutoverRetriesBehindLongTransaction(t *testing.T) {
 	sb := sandboxtest.New(t)
 	smallTable(t, sb, 1000)
@@ -145,11 +145,11 @@ func TestCutoverRetriesBehindLongTransaction(t *testing.T) {
 	opt := options(sb, "t", "ADD COLUMN c INT")
 	opt.CutoverLockTimeout = time.Second
 	opt.SkipChecksum = true // its snapshot lock would wait behind the transaction first
-	var failures int
+	var waits int
 	opt.Report = func(e migrate.Event) {
-		if e.Phase == migrate.PhaseCutover && strings.Contains(e.Message, "failed") {
-			failures++
-			if failures == 2 {
+		if e.Phase == migrate.PhaseCutover && strings.Contains(e.Message, "cut-over waits for connection") {
+			waits++
+			if waits == 2 {
 				// Meanwhile the application still reads and writes t.
 				if _, err := sb.DB.Exec("INSERT INTO t VALUES (5000, 'during', 1)"); err != nil {
 					t.Errorf("write during the cut-over retries: %v", err)
@@ -163,8 +163,8 @@ func TestCutoverRetriesBehindLongTransaction(t *testing.T) {
 		tx.Rollback()
 		t.Fatal(err)
 	}
-	if sum.CutoverAttempts < 3 {
-		t.Fatalf("cut-over took %d attempts, want at least 3", sum.CutoverAttempts)
+	if waits < 2 || sum.BlockerWait <= 0 || sum.CutoverAttempts > 2 {
+		t.Fatalf("the cut-over said %d times that it waited, waited %v, and took %d attempts; want it to wait rather than retry", waits, sum.BlockerWait, sum.CutoverAttempts)
 	}
 	var b int
 	var c sql.NullInt64

@@ -26,6 +26,13 @@ type Options struct {
 	Threads            int           // chunks copied at once (0: 1)
 	CutoverLockTimeout time.Duration // longest the application's writes may be held back per attempt
 	CutoverRetries     int
+	// BlockerWait bounds the time, over the whole run, the cut-over waits
+	// for transactions that hold the table (blockers.go) before the run
+	// stops and keeps its copy (0: 10 minutes).
+	BlockerWait time.Duration
+	// KillBlockersAfter, when positive, kills a blocker of the cut-over
+	// whose transaction is older than this, instead of waiting for it.
+	KillBlockersAfter time.Duration
 	// The cut-over waits while PostponeCutoverFile exists and outside
 	// CutoverWindow, the shadow kept in sync meanwhile.
 	PostponeCutoverFile string
@@ -45,12 +52,18 @@ type Options struct {
 	Report func(Event) // progress and phase changes; nil is quiet
 }
 
+// DefaultBlockerWait is the default of Options.BlockerWait.
+const DefaultBlockerWait = 10 * time.Minute
+
 func (o *Options) defaults() {
 	if o.ChunkTime <= 0 {
 		o.ChunkTime = 250 * time.Millisecond
 	}
 	if o.CutoverLockTimeout <= 0 {
 		o.CutoverLockTimeout = 3 * time.Second
+	}
+	if o.BlockerWait <= 0 {
+		o.BlockerWait = DefaultBlockerWait
 	}
 	if o.CutoverRetries <= 0 {
 		o.CutoverRetries = 10

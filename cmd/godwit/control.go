@@ -170,6 +170,9 @@ func writeStatus(w io.Writer, ts *migrate.TableStatus) {
 		if s.Postponed != "" {
 			line("cut-over", "%s", s.Postponed)
 		}
+		for _, b := range s.BlockedBy {
+			line("blocked by", "%s", b)
+		}
 		if s.Message != "" && !strings.HasPrefix(s.Message, "phase ") && s.Message != s.Postponed {
 			line("last", "%s", s.Message)
 		}

@@ -140,7 +140,7 @@ func summaryFields(s *migrate.Summary) map[string]any {
 		"old_table": s.OldTable, "old_dropped": s.OldDropped, "total_ms": s.Total.Milliseconds(),
 		"checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks, "checksum_rechecked": s.ChecksumRechecked, "checksum_repairs": s.ChecksumRepairs,
 		"warnings": s.Warnings, "throttled_ms": s.Throttled.Milliseconds(),
-		"postponed_ms": s.Postponed.Milliseconds(), "replica_wait_ms": s.ReplicaWait.Milliseconds(),
+		"postponed_ms": s.Postponed.Milliseconds(), "replica_wait_ms": s.ReplicaWait.Milliseconds(), "cutover_blocker_wait_ms": s.BlockerWait.Milliseconds(),
 	}
 }
 

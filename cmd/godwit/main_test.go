@@ -69,6 +69,8 @@ func TestCommandLineUsage(t *testing.T) {
 		{"zero --threads", migrateWith("--alter", "ADD c INT", "--threads", "0"), "--threads must be between 1 and 64"},
 		{"zero --cutover-lock-timeout", migrateWith("--alter", "ADD c INT", "--cutover-lock-timeout", "0s"), "--cutover-lock-timeout must be positive"},
 		{"zero --cutover-retries", migrateWith("--alter", "ADD c INT", "--cutover-retries", "0"), "--cutover-retries must be at least 1"},
+		{"zero --cutover-blocker-wait", migrateWith("--alter", "ADD c INT", "--cutover-blocker-wait", "0s"), "--cutover-blocker-wait must be positive"},
+		{"negative --kill-blockers-after", migrateWith("--alter", "ADD c INT", "--kill-blockers-after", "-1s"), "--kill-blockers-after must be positive (or 0: never kill)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stdout, err := runInProcess(tc.args...)

@@ -135,6 +135,10 @@ func checkMigrateFlags(opt migrate.Options) error {
 		return fmt.Errorf("--threads must be between 1 and 64, not %d", opt.Threads)
 	case opt.CutoverRetries < 1:
 		return fmt.Errorf("--cutover-retries must be at least 1, not %d", opt.CutoverRetries)
+	case opt.BlockerWait <= 0:
+		return fmt.Errorf("--cutover-blocker-wait must be positive, e.g. 10m, not %s", opt.BlockerWait)
+	case opt.KillBlockersAfter < 0:
+		return fmt.Errorf("--kill-blockers-after must be positive (or 0: never kill), e.g. 60s, not %s", opt.KillBlockersAfter)
 	}
 	return nil
 }

@@ -185,6 +185,9 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	if s.ReplicaWait > 0 {
 		fmt.Fprintf(o.stdout, "  cut-over waited %s for the replicas (lag or stopped replication)\n", s.ReplicaWait.Round(time.Second))
 	}
+	if s.BlockerWait > 0 {
+		fmt.Fprintf(o.stdout, "  cut-over waited %s for transactions holding the table\n", s.BlockerWait.Round(time.Second))
+	}
 	if s.Throttled > 0 {
 		fmt.Fprintf(o.stdout, "  copy paused %s for the server's load\n", s.Throttled.Round(time.Millisecond))
 	}
