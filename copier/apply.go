@@ -157,10 +157,16 @@ func (p *Plan) applyParallel(ctx context.Context, db *sql.DB, keys, again [][]an
 // another batch, another part or a flush still to come. The batch then
 // runs again replacing that row, which its own change copies back.
 func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
+	return p.applyBatches(ctx, db, applyJobs(keys, again, lower), upto, true)
+}
+
+// applyBatches applies jobs a transaction each; with replace, a job that
+// meets a duplicate key runs again with REPLACE (see applyTx).
+func (p *Plan) applyBatches(ctx context.Context, db *sql.DB, jobs []applyJob, upto []any, replace bool) (int64, error) {
 	var n int64
-	for _, j := range applyJobs(keys, again, lower) {
+	for _, j := range jobs {
 		m, err := p.retry(ctx, "apply changes", retryAttempts, func() (int64, error) { return p.applyJobTx(ctx, db, j, upto, false) })
-		if duplicate(err) {
+		if replace && duplicate(err) {
 			p.log().Debug("applying changes again, replacing rows whose unique values the source has moved to them", "keys", len(j.keys), "err", err)
 			m, err = p.retry(ctx, "apply changes", retryAttempts, func() (int64, error) { return p.applyJobTx(ctx, db, j, upto, true) })
 		}
@@ -195,8 +201,13 @@ func (p *Plan) applyJobTx(ctx context.Context, db *sql.DB, j applyJob, upto []an
 
 // Reapply makes the shadow's rows for keys equal to the source's again:
 // the repair of keys the checksum found different.
+//
+// It never replaces: the checksum compared the tables after every change
+// was applied, so a row still held by another in the shadow is a value
+// the source holds twice (made while copying, under a new unique key),
+// and the duplicate-key error says so.
 func (p *Plan) Reapply(ctx context.Context, db *sql.DB, keys [][]any) error {
-	_, err := p.applyTx(ctx, db, keys, nil, nil, nil)
+	_, err := p.applyBatches(ctx, db, applyJobs(keys, nil, nil), nil, false)
 	return err
 }
 
