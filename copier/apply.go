@@ -24,55 +24,64 @@ type execer interface {
 // no longer has stays deleted. With upto set, rows above it are left alone:
 // the copy has not reached them yet and will read them itself.
 func (p *Plan) apply(ctx context.Context, ex execer, keys [][]any, upto []any) (int64, error) {
-	return p.applyRange(ctx, ex, keys, nil, upto)
+	return p.applyJobsOn(ctx, ex, applyJobs(keys, nil, nil), upto, false)
 }
 
 // applyRange is apply for the keys above lower only (nil: all of them);
-// the others are neither deleted nor copied. Every batch is deleted before
-// any is copied again: two keys that swapped the values of a unique index
-// would otherwise meet in the shadow when they fall in different batches.
+// the others are neither deleted nor copied.
 func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, upto []any) (int64, error) {
-	type batch struct {
-		n    int
-		args []any
-	}
-	var batches []batch
-	for start := 0; start < len(keys); start += applyBatch {
-		b := batch{n: min(applyBatch, len(keys)-start)}
-		for _, k := range keys[start : start+b.n] {
-			b.args = append(b.args, k...)
+	return p.applyJobsOn(ctx, ex, applyJobs(nil, keys, lower), upto, false)
+}
+
+// applyJobsOn applies jobs through ex. Every batch is deleted before any
+// is copied again: two keys that swapped the values of a unique index
+// would otherwise meet in the shadow when they fall in different batches.
+// With replace, rows are copied with REPLACE (see applyTx), through a
+// transaction.
+func (p *Plan) applyJobsOn(ctx context.Context, ex execer, jobs []applyJob, upto []any, replace bool) (int64, error) {
+	args := make([][]any, len(jobs))
+	for i, j := range jobs {
+		for _, k := range j.keys {
+			args[i] = append(args[i], k...)
 		}
-		if lower != nil {
-			b.args = append(b.args, p.Key.compareArgs(lower)...)
+		if j.lower != nil {
+			args[i] = append(args[i], p.Key.compareArgs(j.lower)...)
 		}
-		batches = append(batches, b)
 	}
-	above := func(shadow bool) string {
-		if lower == nil {
+	above := func(j applyJob, shadow bool) string {
+		if j.lower == nil {
 			return ""
 		}
 		return " AND " + p.Key.compare(shadow, ">")
 	}
-	for _, b := range batches {
-		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s%s", mysqlx.Tag, p.shadow(), p.Key.in(true, b.n), above(true))
-		if _, err := ex.ExecContext(ctx, del, b.args...); err != nil {
-			return 0, fmt.Errorf("apply %d changes (delete): %w", b.n, err)
+	for i, j := range jobs {
+		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s%s", mysqlx.Tag, p.shadow(), p.Key.in(true, len(j.keys)), above(j, true))
+		if _, err := ex.ExecContext(ctx, del, args[i]...); err != nil {
+			return 0, fmt.Errorf("apply %d changes (delete): %w", len(j.keys), err)
 		}
 	}
 	var applied int64
-	for _, b := range batches {
-		ins, args := p.insertSelect()+" WHERE "+p.Key.in(false, b.n)+above(false), b.args
+	for i, j := range jobs {
+		where, a := " WHERE "+p.Key.in(false, len(j.keys))+above(j, false), args[i]
 		if upto != nil {
-			ins += " AND " + p.Key.compare(false, "<=")
-			args = append(args[:len(args):len(args)], p.Key.compareArgs(upto)...)
+			where += " AND " + p.Key.compare(false, "<=")
+			a = append(a[:len(a):len(a)], p.Key.compareArgs(upto)...)
 		}
 		// MariaDB sends a transaction's events before its commit is visible;
 		// a locking read waits for that commit instead of reading the row
 		// as it was.
-		ins += " LOCK IN SHARE MODE"
-		res, err := ex.ExecContext(ctx, ins, args...)
+		where += " LOCK IN SHARE MODE"
+		if replace {
+			n, err := p.replaceRows(ctx, ex, where, a)
+			if err != nil {
+				return applied, fmt.Errorf("apply %d changes (replace): %w", len(j.keys), err)
+			}
+			applied += n
+			continue
+		}
+		res, err := ex.ExecContext(ctx, p.insertSelect()+where, a...)
 		if err != nil {
-			return applied, fmt.Errorf("apply %d changes (insert): %w", b.n, err)
+			return applied, fmt.Errorf("apply %d changes (insert): %w", len(j.keys), err)
 		}
 		n, _ := res.RowsAffected()
 		applied += n
@@ -87,13 +96,30 @@ func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, u
 // 15k random 16 KiB reads/s one at a time, 41k four at a time).
 const applyParts, applyPartKeys = 4, 100
 
-// applyParallel is applyTx over up to applyParts runs of consecutive keys,
-// each its own transaction, at once; the keys of again go with the first.
-// Keys must be sorted, so that the parts hold disjoint ranges of the key
-// and share clustered-index pages only at their edges (a secondary index
-// they share throughout; a unique one may make two parts deadlock, and
-// the victim runs again). A part that fails leaves the others applied:
-// applying a key again is harmless.
+// applyJob is one batch of keys, applied above lower only when lower is set.
+type applyJob struct {
+	keys  [][]any
+	lower []any
+}
+
+// applyJobs splits keys, and again (above lower), into batches.
+func applyJobs(keys, again [][]any, lower []any) []applyJob {
+	var jobs []applyJob
+	for start := 0; start < len(keys); start += applyBatch {
+		jobs = append(jobs, applyJob{keys: keys[start:min(start+applyBatch, len(keys))]})
+	}
+	for start := 0; start < len(again); start += applyBatch {
+		jobs = append(jobs, applyJob{keys: again[start:min(start+applyBatch, len(again))], lower: lower})
+	}
+	return jobs
+}
+
+// applyParallel is applyTx over up to applyParts runs of consecutive keys
+// at once; the keys of again go with the first. Keys must be sorted, so
+// that the parts hold disjoint ranges of the key and share
+// clustered-index pages only at their edges (a secondary index they share
+// throughout, where two parts may deadlock: the victim runs again). A part
+// that fails leaves the others applied: applying a key again is harmless.
 func (p *Plan) applyParallel(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
 	parts := min(applyParts, len(keys)/applyPartKeys)
 	if parts <= 1 {
@@ -118,33 +144,55 @@ func (p *Plan) applyParallel(ctx context.Context, db *sql.DB, keys, again [][]an
 	return n, errors.Join(errs[:]...)
 }
 
-// applyTx applies keys in one READ COMMITTED transaction, so the shadow
-// never shows a deleted-but-not-yet-recopied row to the checksum. The
-// keys of again are applied only above lower (see Copier.Flush). Its
-// locking reads of the source may meet the application's transactions
-// in a deadlock; rolled back, it is applied again.
+// applyTx applies keys, and the keys of again above lower (see
+// Copier.Flush), a batch per READ COMMITTED transaction: the shadow never
+// shows a deleted-but-not-yet-recopied row to the checksum, and the
+// source rows a batch reads with a locking read stay locked only while
+// that one batch runs, so the application waits at most that long for
+// them. A batch the server rolls back as a deadlock victim or after a
+// lock wait timeout runs again (see retry).
+//
+// A batch's row may take a unique value that another row still holds in
+// the shadow: the source moved the value over, and that row's change is in
+// another batch, another part or a flush still to come. The batch then
+// runs again replacing that row, which its own change copies back.
 func (p *Plan) applyTx(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
-	if len(keys)+len(again) == 0 {
-		return 0, nil
-	}
-	return retryVictim(func() (int64, error) { return p.applyTxOnce(ctx, db, keys, again, lower, upto) })
+	return p.applyBatches(ctx, db, applyJobs(keys, again, lower), upto, true)
 }
 
-func (p *Plan) applyTxOnce(ctx context.Context, db *sql.DB, keys, again [][]any, lower, upto []any) (int64, error) {
+// applyBatches applies jobs a transaction each; with replace, a job that
+// meets a duplicate key runs again with REPLACE (see applyTx).
+func (p *Plan) applyBatches(ctx context.Context, db *sql.DB, jobs []applyJob, upto []any, replace bool) (int64, error) {
+	var n int64
+	for _, j := range jobs {
+		m, err := p.retry(ctx, "apply changes", retryAttempts, func() (int64, error) { return p.applyJobTx(ctx, db, j, upto, false) })
+		if replace && duplicate(err) {
+			p.log().Debug("applying changes again, replacing rows whose unique values the source has moved to them", "keys", len(j.keys), "err", err)
+			m, err = p.retry(ctx, "apply changes", retryAttempts, func() (int64, error) { return p.applyJobTx(ctx, db, j, upto, true) })
+		}
+		if err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// duplicate says err is a duplicate-key error.
+func duplicate(err error) bool { return mysqlx.ErrCode(err) == mysqlx.ErrDupEntry }
+
+// applyJobTx applies one batch in one READ COMMITTED transaction, with
+// REPLACE rather than INSERT when replace is set.
+func (p *Plan) applyJobTx(ctx context.Context, db *sql.DB, j applyJob, upto []any, replace bool) (int64, error) {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, fmt.Errorf("apply changes: %w", err)
 	}
 	defer tx.Rollback()
-	n, err := p.apply(ctx, tx, keys, upto)
+	n, err := p.applyJobsOn(ctx, tx, []applyJob{j}, upto, replace)
 	if err != nil {
 		return 0, err
 	}
-	m, err := p.applyRange(ctx, tx, again, lower, upto)
-	if err != nil {
-		return 0, err
-	}
-	n += m
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("apply changes: commit: %w", err)
 	}
@@ -153,7 +201,31 @@ func (p *Plan) applyTxOnce(ctx context.Context, db *sql.DB, keys, again [][]any,
 
 // Reapply makes the shadow's rows for keys equal to the source's again:
 // the repair of keys the checksum found different.
+//
+// It never replaces: the checksum compared the tables after every change
+// was applied, so a row still held by another in the shadow is a value
+// the source holds twice (made while copying, under a new unique key),
+// and the duplicate-key error says so.
 func (p *Plan) Reapply(ctx context.Context, db *sql.DB, keys [][]any) error {
-	_, err := p.applyTx(ctx, db, keys, nil, nil, nil)
+	_, err := p.applyBatches(ctx, db, applyJobs(keys, nil, nil), nil, false)
 	return err
+}
+
+// replaceRows copies the source's rows under where, which must end in a
+// locking read, with REPLACE, and returns how many it copied: REPLACE
+// counts the rows it deleted too, so they are counted first, under the
+// same locks, which keep them as they are until the commit.
+func (p *Plan) replaceRows(ctx context.Context, ex execer, where string, args []any) (int64, error) {
+	q, ok := ex.(rowQuerier)
+	if !ok {
+		return 0, fmt.Errorf("replace rows: %T cannot count them", ex)
+	}
+	var n int64
+	if err := q.QueryRowContext(ctx, fmt.Sprintf("%sSELECT COUNT(*) FROM %s FORCE INDEX (%s)%s", mysqlx.Tag, p.source(), mysqlx.Q(p.Key.Index), where), args...).Scan(&n); err != nil {
+		return 0, err
+	}
+	if _, err := ex.ExecContext(ctx, p.replaceSelect()+where, args...); err != nil {
+		return 0, err
+	}
+	return n, nil
 }

@@ -8,7 +8,7 @@ import (
 
 // TestApplyUniqueSwap: two keys far apart swap the values of a unique
 // index, among enough other changes to fill several batches and several
-// parallel parts. Applied in one transaction or in parts at once, the
+// parallel parts. Applied batch after batch or in parts at once, the
 // shadow ends equal to the source, with no duplicate-key error between the
 // keys' old and new rows.
 func TestApplyUniqueSwap(t *testing.T) {
@@ -27,7 +27,7 @@ func TestApplyUniqueSwap(t *testing.T) {
 		name  string
 		apply func() (int64, error)
 	}{
-		{"one transaction", func() (int64, error) { return p.applyTx(t.Context(), db, keys, nil, nil, nil) }},
+		{"batch after batch", func() (int64, error) { return p.applyTx(t.Context(), db, keys, nil, nil, nil) }},
 		{"parts at once", func() (int64, error) { return p.applyParallel(t.Context(), db, keys, nil, nil, nil) }},
 	} {
 		sb.Exec(t, "UPDATE src SET v = ?", tc.name)

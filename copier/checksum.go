@@ -294,6 +294,11 @@ func (p *Plan) diffRows(ctx context.Context, snap [2]Querier, where func(shadow 
 // Recopy replaces a chunk of the shadow with the source's rows; later
 // changes reach it through the binlog as usual.
 func (p *Plan) Recopy(ctx context.Context, db *sql.DB, c Chunk) error {
+	_, err := p.retry(ctx, "recopy chunk", retryAttempts, func() (int64, error) { return 0, p.recopyOnce(ctx, db, c) })
+	return err
+}
+
+func (p *Plan) recopyOnce(ctx context.Context, db *sql.DB, c Chunk) error {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err

@@ -81,44 +81,47 @@ func (p *Plan) nextChunkWithin(ctx context.Context, db rowQuerier, within Chunk,
 // Chunks copied at once insert into the same shadow indexes, where the
 // server may pick one as a deadlock victim; it rolled back, so copying the
 // chunk again is safe.
+//
+// A chunk's row may hold a unique value that a row copied before still
+// holds in the shadow: the source moved the value between the two reads.
+// Which of the two is stale depends on which read was older, so the chunk
+// is copied again from the rows as committed (a locking read, as the apply
+// of changes makes), replacing the shadow's row: that one is then the
+// stale one, and its own change, still to be applied, copies it back. The
+// locks last only that one chunk's transaction, and only on this rare path.
+// (A value the source really holds twice, which only a new unique key can
+// meet, is the checksum's to find: the shadow then lacks a row.)
 func (p *Plan) copyChunk(ctx context.Context, db *sql.DB, c Chunk) (int64, error) {
-	return retryVictim(func() (int64, error) { return p.copyChunkOnce(ctx, db, c) })
-}
-
-// retryVictim runs a transaction up to three times while the server
-// rolls it back as a deadlock victim or after a lock wait timeout.
-func retryVictim(tx func() (int64, error)) (int64, error) {
-	for attempt := 1; ; attempt++ {
-		n, err := tx()
-		if attempt < 3 && victim(err) {
-			continue
-		}
+	n, err := p.retry(ctx, "copy chunk", retryAttempts, func() (int64, error) { return p.copyChunkOnce(ctx, db, c, false) })
+	if !duplicate(err) {
 		return n, err
 	}
+	p.log().Info("copying a chunk again from its committed rows, replacing rows whose unique values the source has moved to them", "err", err)
+	return p.retry(ctx, "copy chunk", retryAttempts, func() (int64, error) { return p.copyChunkOnce(ctx, db, c, true) })
 }
 
-// victim says the server rolled the transaction back to break a deadlock
-// or after a lock wait timeout: it may run again.
-func victim(err error) bool {
-	code := mysqlx.ErrCode(err)
-	return code == mysqlx.ErrDeadlock || code == mysqlx.ErrLockWaitTimeout
-}
-
-func (p *Plan) copyChunkOnce(ctx context.Context, db *sql.DB, c Chunk) (int64, error) {
+func (p *Plan) copyChunkOnce(ctx context.Context, db *sql.DB, c Chunk, replace bool) (int64, error) {
 	cond, args := p.where(c)
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, p.insertSelect()+" WHERE "+cond, args...)
+	var n int64
+	if replace {
+		n, err = p.replaceRows(ctx, tx, " WHERE "+cond+" LOCK IN SHARE MODE", args)
+	} else {
+		var res sql.Result
+		if res, err = tx.ExecContext(ctx, p.insertSelect()+" WHERE "+cond, args...); err == nil {
+			n, _ = res.RowsAffected()
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
-	n, _ := res.RowsAffected()
 	return n, nil
 }
 

@@ -2,6 +2,7 @@ package copier
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
@@ -23,6 +24,9 @@ type Plan struct {
 	// CRC32C says the server has CRC32C() (MariaDB 10.8+): the checksum
 	// hashes rows with it rather than CRC32, with the CPU's instruction.
 	CRC32C bool
+
+	// Log receives the retries after lock conflicts; nil is slog's default.
+	Log *slog.Logger
 }
 
 // Compared is one column as the checksum reads it on both sides: an SQL
@@ -49,8 +53,14 @@ func (p *Plan) shadow() string { return mysqlx.QT(p.Schema, p.Shadow) }
 
 // insertSelect is the head of every statement that moves rows: the server
 // copies them, never the client.
-func (p *Plan) insertSelect() string {
-	return fmt.Sprintf("%sINSERT INTO %s (%s) SELECT %s FROM %s FORCE INDEX (%s)",
-		mysqlx.Tag, p.shadow(), mysqlx.QList(p.ShadowCols), mysqlx.QList(p.SourceCols),
+func (p *Plan) insertSelect() string { return p.moveRows("INSERT") }
+
+// replaceSelect is insertSelect that first deletes the shadow rows whose
+// unique values the copied rows take (see copyChunk).
+func (p *Plan) replaceSelect() string { return p.moveRows("REPLACE") }
+
+func (p *Plan) moveRows(verb string) string {
+	return fmt.Sprintf("%s%s INTO %s (%s) SELECT %s FROM %s FORCE INDEX (%s)",
+		mysqlx.Tag, verb, p.shadow(), mysqlx.QList(p.ShadowCols), mysqlx.QList(p.SourceCols),
 		p.source(), mysqlx.Q(p.Key.Index))
 }

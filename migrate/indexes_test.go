@@ -258,6 +258,10 @@ func TestDeferredIndexes(t *testing.T) {
 			if werr != nil {
 				t.Fatalf("writers: %v", werr)
 			}
+			t.Log(stats.Locks())
+			if err := stats.NoLockConflicts(); err != nil {
+				t.Fatal(err)
+			}
 			t.Logf("phases %v; %d events in the indexes phase; writers %s", sum.Phases, indexEvents, stats)
 
 			want := []string{"PRIMARY", "k_id"}

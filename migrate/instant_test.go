@@ -24,8 +24,13 @@ func TestInstantPath(t *testing.T) {
 	opt.ForceCopy = false
 	sum, err := migrate.Run(ctx, opt)
 	time.Sleep(200 * time.Millisecond)
-	if _, werr := run.Stop(); werr != nil || err != nil {
+	stats, werr := run.Stop()
+	if werr != nil || err != nil {
 		t.Fatalf("migrate: %v; writers: %v", err, werr)
+	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
 	}
 	if sum.Path != migrate.PathInstant || !sum.Swapped || sum.Rows != 0 {
 		t.Fatalf("path %q swapped %v rows %d, want an instant change", sum.Path, sum.Swapped, sum.Rows)

@@ -65,6 +65,10 @@ func TestInterruptedRunKeepsCopy(t *testing.T) {
 	if werr != nil {
 		t.Fatalf("writers: %v", werr)
 	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
+	}
 	if !sum.Resumed || sum.Rows < saved {
 		t.Fatalf("rerun: resumed %v, rows %d; want it to resume from the %d rows saved", sum.Resumed, sum.Rows, saved)
 	}
@@ -160,6 +164,10 @@ func TestNamedLockKeptAliveAndLost(t *testing.T) {
 	stats, werr := run.Stop()
 	if werr != nil {
 		t.Fatalf("writers: %v", werr)
+	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
 	}
 	if !sum.Resumed {
 		t.Fatal("the rerun did not resume the kept copy")

@@ -112,6 +112,10 @@ func runScenario(t *testing.T, alter string, exp expectation) {
 	if werr != nil {
 		t.Fatalf("writers: %v", werr)
 	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
+	}
 	if stats.Inserts == 0 || stats.Updates == 0 || stats.Deletes == 0 || stats.KeyUpdates == 0 {
 		t.Fatalf("the writers did not exercise every kind of change: %+v", stats)
 	}

@@ -78,6 +78,10 @@ func TestCompressedBinlogTransactions(t *testing.T) {
 	if werr != nil {
 		t.Fatalf("writers: %v", werr)
 	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("binlog changes %d, re-applied %d; writers %d ins %d upd %d del %d key-moves",
 		sum.Changes, sum.Applied, stats.Inserts, stats.Updates, stats.Deletes, stats.KeyUpdates)
 	if sum.Changes == 0 {

@@ -45,7 +45,7 @@ func (m *migration) plan() (*copier.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key, CRC32C: m.server.CRC32C}
+	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key, CRC32C: m.server.CRC32C, Log: m.log}
 	for _, c := range m.shadow.Columns {
 		if src, ok := m.sourceOf(c); ok && !c.Generated {
 			p.SourceCols = append(p.SourceCols, src.Name)

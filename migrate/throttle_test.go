@@ -57,6 +57,10 @@ func TestThrottleFlagFileHoldsCopyButNotApply(t *testing.T) {
 	if err != nil || werr != nil {
 		t.Fatalf("migrate: %v; writers: %v", err, werr)
 	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
+	}
 	if len(throttledApplied) < 4 || !strings.Contains(reason, "flag file") {
 		t.Fatalf("saw %d throttled reports (reason %q)", len(throttledApplied), reason)
 	}

@@ -232,6 +232,10 @@ func TestControlCommandsOnRunningMigration(t *testing.T) {
 	if werr != nil {
 		t.Fatalf("writers: %v", werr)
 	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("writers: %s", stats)
 	if err := model.Compare(ctx, sb.DB, bigTable, workload.Expect{}); err != nil {
 		t.Fatal(err)

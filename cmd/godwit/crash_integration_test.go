@@ -58,6 +58,10 @@ func TestKillNineThenRerun(t *testing.T) {
 		if werr != nil {
 			t.Fatalf("round %d (killed after %s): writers failed: %v", round, after, werr)
 		}
+		t.Log(stats.Locks())
+		if err := stats.NoLockConflicts(); err != nil {
+			t.Fatal(err)
+		}
 		left := tables(t, sb)
 		t.Logf("round %d: killed %s into %s (%s), tables %v, writers %d statements", round, after, phase, state, left, stats.Statements())
 		if !slices.Contains(left, "t") {
@@ -84,8 +88,13 @@ func TestKillNineThenRerun(t *testing.T) {
 			// The same command again, writers going: it resumes.
 			run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 3, Rate: 300, Seed: int64(100 + round)})
 			res := runGodwit(t, pwdEnv(sb), args...)
-			if _, werr := run.Stop(); werr != nil {
+			stats, werr := run.Stop()
+			if werr != nil {
 				t.Fatalf("round %d: writers during the rerun: %v", round, werr)
+			}
+			t.Log(stats.Locks())
+			if err := stats.NoLockConflicts(); err != nil {
+				t.Fatal(err)
 			}
 			if res.code != exitOK {
 				t.Fatalf("round %d: rerun after the kill (tables %v) exited %d:\n%s", round, left, res.code, res.stderr)

@@ -64,6 +64,10 @@ func TestResumeAfterFailover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("writers on the old primary: %v", err)
 	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("writers on the old primary: %v", stats)
 
 	// The failover: the replica, caught up, leaves replication and takes
@@ -100,6 +104,10 @@ func TestResumeAfterFailover(t *testing.T) {
 	stats, err = writers.Stop()
 	if err != nil {
 		t.Fatalf("writers on the new primary: %v", err)
+	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("writers on the new primary: %v; the rerun copied %v rows in all", stats, sum["rows_copied"])
 	if err := model.Compare(ctx, replica, "t", workload.Expect{}); err != nil {

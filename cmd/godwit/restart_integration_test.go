@@ -109,6 +109,10 @@ func TestRestartPrimaryMidCopy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("writers: %v", err)
 	}
+	t.Log(stats.Locks())
+	if err := stats.NoLockConflicts(); err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(tables(t, sb), ","); got != "_t_old,t" {
 		t.Fatalf("tables after the swap: %s, want _t_old,t", got)
 	}

@@ -76,7 +76,9 @@ func (c Config) Addr() string {
 // settings: UTC timestamps (binlog TIMESTAMP values are rendered in UTC, so
 // every writer session must agree), a short lock_wait_timeout (the server
 // default of a day would let one godwit statement queue the application
-// behind it), and a strict sql_mode that still accepts zero dates already
+// behind it), a short innodb_lock_wait_timeout (where godwit and the
+// application want the same rows, godwit gives up first and retries its
+// own statement: the application never waits long on godwit), and a strict sql_mode that still accepts zero dates already
 // in the table and keeps explicit zeros in AUTO_INCREMENT columns.
 func (c Config) driverConfig() *mysql.Config {
 	mc := mysql.NewConfig()
@@ -98,7 +100,9 @@ func (c Config) driverConfig() *mysql.Config {
 	mc.Params = map[string]string{
 		"time_zone":         "'+00:00'",
 		"lock_wait_timeout": "5",
-		"sql_mode":          "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+		// Seconds: the longest godwit holds out for a row lock.
+		"innodb_lock_wait_timeout": "3",
+		"sql_mode":                 "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
 	}
 	maps.Copy(mc.Params, c.SessionVars)
 	return mc
@@ -162,6 +166,7 @@ const (
 	ErrLockWaitTimeout = 1205
 	ErrDeadlock        = 1213
 	ErrNoSuchTable     = 1146
+	ErrDupEntry        = 1062
 )
 
 // Processlist names the table that lists the server's sessions. MySQL's

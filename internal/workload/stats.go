@@ -14,6 +14,11 @@ type Stats struct {
 	// a statement that needed re-preparing, or a connection found dead
 	// before the statement was sent.
 	Retries int64
+	// Deadlocks and LockWaits count the attempts the server refused with
+	// ER_LOCK_DEADLOCK (1213) and ER_LOCK_WAIT_TIMEOUT (1205), before they
+	// were retried: each is a time the application lost to someone else's
+	// locks, which a migration must never cause.
+	Deadlocks, LockWaits int64
 	// Replayed counts statements sent again after their connection died
 	// under them (Options.RideOut): each may have committed the first time.
 	Replayed             int64
@@ -24,6 +29,20 @@ type Stats struct {
 // Statements is the number of statements that succeeded.
 func (s Stats) Statements() int64 { return s.Inserts + s.Updates + s.Deletes + s.KeyUpdates }
 
+// Locks is the writers' account of lock conflicts, as a test logs it.
+func (s Stats) Locks() string {
+	return fmt.Sprintf("writers: %d statements, %d deadlocks, %d lock-wait timeouts", s.Statements(), s.Deadlocks, s.LockWaits)
+}
+
+// NoLockConflicts is nil when no statement of the writers met a deadlock
+// or a lock wait timeout, and says how many did otherwise.
+func (s Stats) NoLockConflicts() error {
+	if s.Deadlocks == 0 && s.LockWaits == 0 {
+		return nil
+	}
+	return fmt.Errorf("the application lost statements to locks: %s", s.Locks())
+}
+
 func (s Stats) String() string {
 	if s.Replayed > 0 {
 		return fmt.Sprintf("%d replayed after a lost connection, ", s.Replayed) + s.string()
@@ -32,8 +51,8 @@ func (s Stats) String() string {
 }
 
 func (s Stats) string() string {
-	return fmt.Sprintf("%d inserts, %d updates, %d deletes, %d key updates, %d retries; latency p50 %v, p99 %v, max %v",
-		s.Inserts, s.Updates, s.Deletes, s.KeyUpdates, s.Retries,
+	return fmt.Sprintf("%d inserts, %d updates, %d deletes, %d key updates, %d retries (%d deadlocks, %d lock-wait timeouts); latency p50 %v, p99 %v, max %v",
+		s.Inserts, s.Updates, s.Deletes, s.KeyUpdates, s.Retries, s.Deadlocks, s.LockWaits,
 		s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond), s.MaxLatency.Round(time.Microsecond))
 }
 
@@ -43,6 +62,8 @@ func (s *Stats) add(o Stats) {
 	s.Deletes += o.Deletes
 	s.KeyUpdates += o.KeyUpdates
 	s.Retries += o.Retries
+	s.Deadlocks += o.Deadlocks
+	s.LockWaits += o.LockWaits
 	s.Replayed += o.Replayed
 	s.latencies.merge(&o.latencies)
 	s.P50, s.P99, s.MaxLatency = s.latencies.quantile(0.50), s.latencies.quantile(0.99), s.latencies.max

@@ -242,6 +242,13 @@ func TestWritersRetryLockWaits(t *testing.T) {
 	if st.Retries == 0 {
 		t.Error("no retries: the writers never waited for the locked rows")
 	}
+	// Each of the two writers blocked for 2.5 s times out at least once.
+	if st.LockWaits < 2 || st.Deadlocks != 0 {
+		t.Errorf("%s: want a lock-wait timeout per writer and no deadlock", st.Locks())
+	}
+	if st.NoLockConflicts() == nil {
+		t.Error("NoLockConflicts says none after lock-wait timeouts")
+	}
 	if err := m.Compare(ctx, sb.DB, "t", Expect{}); err != nil {
 		t.Fatal(err)
 	}

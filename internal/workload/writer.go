@@ -351,6 +351,13 @@ func (w *writer) exec(want int64, query string, args ...any) error {
 			}
 			return nil
 		}
+		// Counted before anything else: every refusal is time lost to locks.
+		switch mysqlCode(err) {
+		case 1213: // ER_LOCK_DEADLOCK
+			w.stats.Deadlocks++
+		case 1205: // ER_LOCK_WAIT_TIMEOUT
+			w.stats.LockWaits++
+		}
 		switch {
 		case w.o.RideOut > 0 && isServerLost(err):
 			if time.Since(began) > w.o.RideOut {
