@@ -385,7 +385,10 @@ func (t *Throttler) beat(ctx context.Context, hb *Heartbeat) {
 	tick := time.NewTicker(t.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	for {
-		bctx, cancel := context.WithTimeout(ctx, t.cfg.ProbeTimeout)
+		// Not cancelled with ctx: a write cut off by closing its
+		// connection may still land on the server after Run returned and
+		// the run removed its row, which would then stay behind.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.cfg.ProbeTimeout)
 		err := hb.Beat(bctx)
 		cancel()
 		if ctx.Err() != nil {
