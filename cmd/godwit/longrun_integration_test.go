@@ -90,9 +90,9 @@ func TestLongRun(t *testing.T) {
 
 	start := time.Now()
 	runs := []longRunResult{
-		longRunOnce(ctx, t, sb, args, rows, 0.2, "SIGTERM", func(cmd *exec.Cmd) { sigterm(cmd) }),
+		longRunOnce(ctx, t, sb, args, rows, 0.2, "SIGTERM", sigterm),
 		longRunOnce(ctx, t, sb, args, rows, 0.5, "server restart", func(*exec.Cmd) { restart() }),
-		longRunOnce(ctx, t, sb, args, rows, 0.8, "SIGTERM", func(cmd *exec.Cmd) { sigterm(cmd) }),
+		longRunOnce(ctx, t, sb, args, rows, 0.8, "SIGTERM", sigterm),
 		longRunOnce(ctx, t, sb, args, rows, 0, "", nil),
 	}
 	wall := time.Since(start)
