@@ -6,6 +6,8 @@
 #   make test-all       the same on each flavor in turn; fails if any failed
 #   make vet            go vet and the gofmt check
 #   make roots          build the Debian roots of the chroot flavors that are missing
+#   make longrun        a ROWS-row table migrated under writes through two SIGTERMs
+#                       and a server restart, on a sandbox of its own (docs/longrun.md)
 #   make sandbox-start  start the local primary + replica; settings in .sandbox/env
 #   make sandbox-stop   stop it and remove its files
 #
@@ -38,7 +40,7 @@ TEST_CMD     := $(GO) test -count=1 -timeout 45m ./...
 # is cut at 25 (one takes about 10 on two cores).
 TEST_ALL_CMD := $(GO) test -count=1 -timeout 25m ./...
 
-.PHONY: all deps roots build vet test test-all demo bench sandbox-start sandbox-stop sandbox-status
+.PHONY: all deps roots build vet test test-all demo bench longrun sandbox-start sandbox-stop sandbox-status
 
 all: build
 
@@ -117,3 +119,13 @@ BENCH_SCALES ?= 1,4
 BENCH_ARGS   ?=
 bench: deps build
 	$(WITH_SANDBOX) $(GO) run ./internal/bench -rows $(BENCH_ROWS) -scales $(BENCH_SCALES) $(BENCH_ARGS)
+
+# longrun: TestLongRun on a sandbox of its own (it restarts the server, so
+# it must not share one), stopped afterwards. ROWS is scaled down, with a
+# log line, when the disk or memory cannot hold it. Ports:
+# GODWIT_SANDBOX_PORT / GODWIT_SANDBOX_REPLICA_PORT as for sandbox-start.
+ROWS ?= 20000000
+LONGRUN_STATE := $(CURDIR)/.sandbox-longrun-$(FLAVOR)
+longrun: deps
+	GODWIT_SANDBOX_STATE=$(LONGRUN_STATE) GODWIT_LONG_ROWS=$(ROWS) \
+		$(WITH_SANDBOX) $(GO) test -count=1 -timeout 12h -v -run '^TestLongRun$$' ./cmd/godwit/

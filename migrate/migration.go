@@ -69,6 +69,13 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	m.status = newStatusWriter(opt.Conn.Database, opt.Table, opt.Alter, opt.Log, m.currentThrottle)
 	start := time.Now()
 	err := m.run(ctx)
+	if m.copier != nil {
+		// A run that stops mid-copy reports how far its copy got, not where
+		// its last phase began: the rows past the checkpoint are the ones a
+		// rerun copies again.
+		p := m.copier.Progress()
+		m.summary.Rows, m.summary.Applied = p.RowsCopied, p.RowsApplied
+	}
 	m.status.stop() // before dropCreated drops its table
 	m.stopLockKeepalive()
 	if m.phase != PhaseDone {
