@@ -40,6 +40,7 @@ type migration struct {
 	throttler     *throttle.Throttler
 	stopThrottle  func()
 	replicaDBs    []*sql.DB
+	replicas      []throttle.Replica // the same, for the probes (preflight_throttle.go)
 	throttleMu    sync.Mutex
 	throttleState throttle.State
 
@@ -76,6 +77,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	if m.stopThrottle != nil {
 		m.stopThrottle()
+	} else {
+		m.closeReplicas() // opened by the preflight of a run that stopped before its copy
 	}
 	if m.stream != nil {
 		m.stream.Close()
@@ -280,6 +283,7 @@ func (m *migration) preflight(ctx context.Context) error {
 		m.checkLeftovers,
 		m.checkTableIntegrity,
 		func(context.Context) error { _, err := chooseKey(m.source, nil, m.change); return err },
+		m.checkThrottle,
 	} {
 		if err := check(ctx); err != nil || m.earlierSwap {
 			return err // the rest checks a change still to be made
