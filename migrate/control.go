@@ -154,6 +154,9 @@ func ReadStatus(ctx context.Context, conn mysqlx.Config, table string) (*TableSt
 		return nil, err
 	}
 	defer db.Close()
+	if conn.Database, table, err = foldNames(ctx, db, conn.Database, table); err != nil {
+		return nil, err
+	}
 	return readTableStatus(ctx, db, conn.Database, table)
 }
 
@@ -279,6 +282,9 @@ func ControlMigration(ctx context.Context, conn mysqlx.Config, table string, act
 		return nil, err
 	}
 	defer db.Close()
+	if conn.Database, table, err = foldNames(ctx, db, conn.Database, table); err != nil {
+		return nil, err
+	}
 	ts, err := readTableStatus(ctx, db, conn.Database, table)
 	if err != nil {
 		return nil, err

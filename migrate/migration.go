@@ -252,6 +252,10 @@ func (m *migration) preflight(ctx context.Context) error {
 	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
 		return err
 	}
+	if m.opt.Conn.Database, m.opt.Table, err = foldNames(ctx, m.db, m.opt.Conn.Database, m.opt.Table); err != nil {
+		return err
+	}
+	m.summary.Table, m.status.schema, m.status.table = m.opt.Table, m.opt.Conn.Database, m.opt.Table
 	if m.server, err = readServer(ctx, m.db); err != nil {
 		return err
 	}
