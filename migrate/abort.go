@@ -34,6 +34,9 @@ func Abort(ctx context.Context, conn mysqlx.Config, table string, log *slog.Logg
 		return nil, err
 	}
 	defer db.Close()
+	if conn.Database, table, err = foldNames(ctx, db, conn.Database, table); err != nil {
+		return nil, err
+	}
 	if id, err := lockHolder(ctx, db, lockName(conn.Database, table)); err != nil {
 		return nil, fmt.Errorf("abort: %w", err)
 	} else if id != 0 {

@@ -108,9 +108,21 @@ func decodeKey(kv []keyValue) ([]any, error) {
 
 func (m *migration) createCheckpointTable(ctx context.Context) error {
 	name := checkpointName(m.opt.Table)
-	q := fmt.Sprintf("%sCREATE TABLE %s (id TINYINT NOT NULL PRIMARY KEY, state TEXT NOT NULL, updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB COMMENT='godwit checkpoint of %s'",
-		mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, name), m.opt.Table)
-	if _, err := m.db.ExecContext(ctx, q); err != nil {
+	// The comment is a string literal, which DDL takes no placeholder
+	// for: the name is escaped as the session's sql_mode reads it, on
+	// the session that runs the statement.
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("create checkpoint table %s: %w", name, err)
+	}
+	defer conn.Close()
+	nbe, err := mysqlx.NoBackslashEscapes(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("create checkpoint table %s: %w", name, err)
+	}
+	q := fmt.Sprintf("%sCREATE TABLE %s (id TINYINT NOT NULL PRIMARY KEY, state TEXT NOT NULL, updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB COMMENT=%s",
+		mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, name), mysqlx.QuoteString(checkpointCommentPrefix+" of "+m.opt.Table, nbe))
+	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("create checkpoint table %s: %w", name, err)
 	}
 	m.created = append(m.created, name)

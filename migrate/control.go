@@ -154,6 +154,9 @@ func ReadStatus(ctx context.Context, conn mysqlx.Config, table string) (*TableSt
 		return nil, err
 	}
 	defer db.Close()
+	if conn.Database, table, err = foldNames(ctx, db, conn.Database, table); err != nil {
+		return nil, err
+	}
 	return readTableStatus(ctx, db, conn.Database, table)
 }
 
@@ -199,7 +202,7 @@ func readTableStatus(ctx context.Context, db *sql.DB, schema, table string) (*Ta
 		ts.State = StateRunning
 	case ts.HasControl:
 		ts.State = StateStopped
-		ts.Advice = fmt.Sprintf("stopped; rerun the same godwit migrate to resume, or godwit abort --database %s --table %s to remove what it left", schema, table)
+		ts.Advice = fmt.Sprintf("stopped; rerun the same godwit migrate to resume, or godwit abort %s to remove what it left", tableFlags(schema, table))
 	default:
 		ts.State = StateNone
 		ts.Advice = fmt.Sprintf("no godwit migration of %s.%s is running, and none left a checkpoint", schema, table)
@@ -279,11 +282,14 @@ func ControlMigration(ctx context.Context, conn mysqlx.Config, table string, act
 		return nil, err
 	}
 	defer db.Close()
+	if conn.Database, table, err = foldNames(ctx, db, conn.Database, table); err != nil {
+		return nil, err
+	}
 	ts, err := readTableStatus(ctx, db, conn.Database, table)
 	if err != nil {
 		return nil, err
 	}
-	start := fmt.Sprintf("Start one with godwit migrate --database %s --table %s (add --postpone-cutover to have it wait for godwit cutover).", conn.Database, table)
+	start := fmt.Sprintf("Start one with godwit migrate %s (add --postpone-cutover to have it wait for godwit cutover).", tableFlags(conn.Database, table))
 	switch {
 	case ts.State == StateNone && !ts.TableExists:
 		return nil, refuse("control", "Check --database and --table.", "table %s.%s does not exist, so no migration of it can be controlled", conn.Database, table)

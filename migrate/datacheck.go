@@ -154,12 +154,15 @@ func (m *migration) exampleKeys(ctx context.Context, cond string) ([]string, err
 		return nil, err
 	}
 	var parts []string
+	var names []any
 	for _, c := range key.Columns {
-		parts = append(parts, fmt.Sprintf("CONCAT(%s, '=', QUOTE(%s))", quoteString(c.Name), mysqlx.Q(c.Name)))
+		// The name as a literal is an argument: escaped by the driver.
+		parts = append(parts, fmt.Sprintf("CONCAT(?, '=', QUOTE(%s))", mysqlx.Q(c.Name)))
+		names = append(names, c.Name)
 	}
 	q := fmt.Sprintf("%sSELECT CONCAT_WS(', ', %s) FROM %s WHERE %s LIMIT 5", mysqlx.Tag, strings.Join(parts, ", "),
 		mysqlx.QT(m.opt.Conn.Database, m.opt.Table), cond)
-	return queryStrings(ctx, m.db, q)
+	return queryStrings(ctx, m.db, q, names...)
 }
 
 func quoteString(s string) string {

@@ -40,7 +40,7 @@ func (m *migration) keep(ctx context.Context, err error) error {
 		// What was copied since the last periodic save is not thrown away.
 		m.finalCheckpoint(ctx)
 	}
-	abort := fmt.Sprintf("godwit abort --database %s --table %s", m.opt.Conn.Database, m.opt.Table)
+	abort := "godwit abort " + tableFlags(m.opt.Conn.Database, m.opt.Table)
 	const tail = "; the original table is intact and serving; %w: rerun the same command to resume, or run `%s` to remove them"
 	switch {
 	case lost:

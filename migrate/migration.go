@@ -40,6 +40,7 @@ type migration struct {
 	throttler     *throttle.Throttler
 	stopThrottle  func()
 	replicaDBs    []*sql.DB
+	replicas      []throttle.Replica // the same, for the probes (preflight_throttle.go)
 	throttleMu    sync.Mutex
 	throttleState throttle.State
 
@@ -83,6 +84,8 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	}
 	if m.stopThrottle != nil {
 		m.stopThrottle()
+	} else {
+		m.closeReplicas() // opened by the preflight of a run that stopped before its copy
 	}
 	if m.stream != nil {
 		m.stream.Close()
@@ -256,6 +259,10 @@ func (m *migration) preflight(ctx context.Context) error {
 	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
 		return err
 	}
+	if m.opt.Conn.Database, m.opt.Table, err = foldNames(ctx, m.db, m.opt.Conn.Database, m.opt.Table); err != nil {
+		return err
+	}
+	m.summary.Table, m.status.schema, m.status.table = m.opt.Table, m.opt.Conn.Database, m.opt.Table
 	if m.server, err = readServer(ctx, m.db); err != nil {
 		return err
 	}
@@ -287,6 +294,7 @@ func (m *migration) preflight(ctx context.Context) error {
 		m.checkLeftovers,
 		m.checkTableIntegrity,
 		func(context.Context) error { _, err := chooseKey(m.source, nil, m.change); return err },
+		m.checkThrottle,
 	} {
 		if err := check(ctx); err != nil || m.earlierSwap {
 			return err // the rest checks a change still to be made

@@ -164,6 +164,10 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 		return nil, err
 	}
 	defer m.db.Close()
+	if opt.Conn.Database, opt.Table, err = foldNames(ctx, m.db, opt.Conn.Database, opt.Table); err != nil {
+		return nil, err
+	}
+	m.opt.Conn.Database, m.opt.Table = opt.Conn.Database, opt.Table
 	if m.server, err = readServer(ctx, m.db); err != nil {
 		return nil, err
 	}

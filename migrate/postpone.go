@@ -86,7 +86,7 @@ func (m *migration) postponeReason(ctx context.Context) (string, error) {
 		}
 	}
 	if m.opt.PostponeCutover {
-		return fmt.Sprintf("cut-over postponed until godwit cutover --database %s --table %s", m.opt.Conn.Database, m.opt.Table), nil
+		return fmt.Sprintf("cut-over postponed until godwit cutover %s", tableFlags(m.opt.Conn.Database, m.opt.Table)), nil
 	}
 	return "", nil
 }

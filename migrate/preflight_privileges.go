@@ -8,8 +8,13 @@ import (
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
 
-// Database-level privileges the copy and the cut-over use.
-var tablePrivileges = []string{"SELECT", "INSERT", "DELETE", "CREATE", "DROP", "ALTER", "LOCK TABLES"}
+// Database-level privileges, and what needs them: the copy and the
+// checkpoint and status rows (SELECT, INSERT, UPDATE, DELETE), the shadow
+// and helper tables (CREATE, DROP, ALTER), the checksum's and the
+// cut-over's locks (LOCK TABLES). The heartbeat table written for
+// --replica lives in the same database and needs CREATE, INSERT, UPDATE,
+// DELETE and DROP, which the list already holds.
+var tablePrivileges = []string{"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "LOCK TABLES"}
 
 // checkPrivileges refuses before anything is created when the user lacks
 // a privilege a later phase needs; finding out at cut-over would waste the
@@ -51,6 +56,12 @@ func (m *migration) checkPrivileges(ctx context.Context) error {
 	if !global["REPLICATION CLIENT"] && !global["BINLOG MONITOR"] && !global["SUPER"] {
 		missing = append(missing, "REPLICATION CLIENT (BINLOG MONITOR on MariaDB)")
 	}
+	// The history list length probe reads information_schema.INNODB_METRICS,
+	// or SHOW ENGINE INNODB STATUS: both need PROCESS. (The lock waits
+	// probe falls back to a status counter without it.)
+	if m.opt.Throttle.MaxHistoryLength >= 0 && !global["PROCESS"] {
+		missing = append(missing, "PROCESS (for the history list length probe; --max-history-length -1 turns it off)")
+	}
 	if len(missing) == 0 {
 		return nil
 	}
@@ -62,7 +73,7 @@ func (m *migration) checkPrivileges(ctx context.Context) error {
 		return nil
 	}
 	return refuse("privileges",
-		fmt.Sprintf("Grant them, e.g. GRANT %s ON %s.* TO <user>; and GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO <user>.",
+		fmt.Sprintf("Grant them, e.g. GRANT %s ON %s.* TO <user>; and GRANT REPLICATION SLAVE, REPLICATION CLIENT, PROCESS ON *.* TO <user>.",
 			strings.Join(tablePrivileges, ", "), mysqlx.Q(m.opt.Conn.Database)),
 		"the user lacks %s", strings.Join(missing, ", "))
 }

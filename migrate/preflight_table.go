@@ -78,7 +78,7 @@ func (m *migration) checkLeftovers(ctx context.Context) error {
 			return fmt.Errorf("look for leftover %s: %w", name, err)
 		}
 		if n > 0 {
-			fix := fmt.Sprintf("If an interrupted godwit run left it, `godwit abort --database %s --table %s` removes it safely.", m.opt.Conn.Database, m.opt.Table)
+			fix := fmt.Sprintf("If an interrupted godwit run left it, `godwit abort %s` removes it safely.", tableFlags(m.opt.Conn.Database, m.opt.Table))
 			if name == oldName(m.opt.Table) {
 				fix = fmt.Sprintf("It is the original table of an earlier migration: drop it when you no longer need it (DROP TABLE %s;).", mysqlx.QT(m.opt.Conn.Database, name))
 			}

@@ -24,7 +24,7 @@ func (m *migration) detectResume(ctx context.Context) error {
 	if err != nil || cp == nil {
 		return err
 	}
-	abort := fmt.Sprintf("Run `godwit abort --database %s --table %s` to remove it and start over.", m.opt.Conn.Database, m.opt.Table)
+	abort := fmt.Sprintf("Run `godwit abort %s` to remove it and start over.", tableFlags(m.opt.Conn.Database, m.opt.Table))
 	if cp.AlterSHA != alterSHA(m.change.Clause) {
 		return refuse("resume", abort, "an interrupted run of a different ALTER left its copy of %s", m.opt.Table)
 	}

@@ -6,23 +6,17 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/godwit-db/godwit/internal/mysqlx"
 	"github.com/godwit-db/godwit/throttle"
 )
 
-// startThrottle connects to the replicas, checks every probe once (a
-// probe that cannot measure is refused now, not discovered mid-copy) and
-// starts the throttler. While it holds the copy back, changes keep being
-// applied so the shadow never falls behind (see copyWait).
+// startThrottle checks every probe once more, the pause probe included
+// (the preflight measured the others before anything existed), and starts
+// the throttler. While it holds the copy back, changes keep being applied
+// so the shadow never falls behind (see copyWait).
 func (m *migration) startThrottle(ctx context.Context) error {
-	var replicas []throttle.Replica
-	for _, r := range m.opt.Replicas {
-		db, err := mysqlx.Open(ctx, r)
-		if err != nil {
-			return refuse("throttle", "Check --replica, or leave the replica out.", "replica %s: %v", r.Addr(), err)
-		}
-		m.replicaDBs = append(m.replicaDBs, db)
-		replicas = append(replicas, throttle.Replica{Addr: r.Addr(), DB: db})
+	replicas, err := m.openReplicas(ctx)
+	if err != nil {
+		return err
 	}
 	cfg := throttle.Standard(m.db, m.opt.Conn.Database, m.opt.Table, replicas, m.opt.Throttle)
 	// godwit pause holds the copy as a probe (control_probe.go); the
@@ -41,7 +35,7 @@ func (m *migration) startThrottle(ctx context.Context) error {
 		return refuse("throttle", "Fix the throttle settings.", "%v", err)
 	}
 	if err := th.Check(ctx); err != nil {
-		return refuse("throttle", "Fix the probe (or turn it off) and rerun.", "%v", err)
+		return refuse("throttle", throttleFix, "%v", err)
 	}
 	tctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -55,9 +49,7 @@ func (m *migration) startThrottle(ctx context.Context) error {
 		if err := th.Cleanup(cctx); err != nil {
 			m.log.Warn("remove the throttle heartbeat row", "err", err)
 		}
-		for _, db := range m.replicaDBs {
-			db.Close()
-		}
+		m.closeReplicas()
 		m.summary.Throttled = th.State().ThrottledFor
 	}
 	return nil

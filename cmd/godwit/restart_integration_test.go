@@ -183,12 +183,13 @@ func waitMidCopy(t *testing.T, ctx context.Context, sb *sandboxtest.Sandbox, lin
 
 // privateSandbox starts a sandbox of the test's own (sandbox.sh with its
 // own state directory and free ports), points sandboxtest at it for the
-// test's duration and stops it at the end. restart restarts its primary,
+// test's duration and stops it at the end; extraEnv are more of sandbox.sh's
+// settings (GODWIT_SANDBOX_LCTN=1). restart restarts its primary,
 // down for the given time, and returns once the replica has reconnected.
 //
 // Like every integration test, it needs what the shared sandbox needs: it
 // is skipped without one (or fails, in CI).
-func privateSandbox(t *testing.T) (sb *sandboxtest.Sandbox, restart func(down time.Duration)) {
+func privateSandbox(t *testing.T, extraEnv ...string) (sb *sandboxtest.Sandbox, restart func(down time.Duration)) {
 	t.Helper()
 	if os.Getenv(sandboxtest.EnvHost) == "" {
 		msg := "integration tests need the sandbox: run make test (this test starts a private one next to it)"
@@ -222,6 +223,7 @@ func privateSandbox(t *testing.T) (sb *sandboxtest.Sandbox, restart func(down ti
 		// by default are for a whole test run, which shares this disk.
 		env = []string{"GODWIT_SANDBOX_STATE=" + state, "GODWIT_SANDBOX_MIN_FREE_MIB=1536",
 			"GODWIT_SANDBOX_PORT=" + strconv.Itoa(freePort(t)), "GODWIT_SANDBOX_REPLICA_PORT=" + strconv.Itoa(freePort(t))}
+		env = append(env, extraEnv...)
 		cmd := exec.Command(script, "start")
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()

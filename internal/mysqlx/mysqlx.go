@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -179,4 +180,28 @@ func Processlist(flavor string) string {
 		return "performance_schema.processlist"
 	}
 	return "information_schema.PROCESSLIST"
+}
+
+// QuoteString writes s as a string literal, for the places that take no
+// placeholder (a table's COMMENT in DDL; with interpolated parameters the
+// driver also counts a ? inside a quoted name as a placeholder). Quotes are
+// doubled; a backslash is an escape character unless the session's
+// sql_mode has NO_BACKSLASH_ESCAPES, which noBackslashEscapes says.
+func QuoteString(s string, noBackslashEscapes bool) string {
+	if !noBackslashEscapes {
+		s = strings.ReplaceAll(s, `\`, `\\`)
+	}
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// NoBackslashEscapes says whether conn's sql_mode makes a backslash in a
+// string literal an ordinary character, as QuoteString needs to know.
+func NoBackslashEscapes(ctx context.Context, conn interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (bool, error) {
+	var mode string
+	if err := conn.QueryRowContext(ctx, Tag+"SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+		return false, fmt.Errorf("read sql_mode: %w", err)
+	}
+	return slices.Contains(strings.Split(strings.ToUpper(mode), ","), "NO_BACKSLASH_ESCAPES"), nil
 }

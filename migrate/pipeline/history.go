@@ -133,7 +133,7 @@ func (h *history) statementDone(ctx context.Context, name string, done int, done
 		done, doneChecksum, paths, name)
 	if err != nil {
 		return fmt.Errorf("record statement %d of %s as done in %s (it ran: if the next run repeats it, mark it done by hand: "+
-			"UPDATE %s SET done_statements = %d WHERE name = '%s'): %w", done, name, HistoryTable, HistoryTable, done, name, err)
+			"UPDATE %s SET done_statements = %d WHERE name = %s): %w", done, name, HistoryTable, HistoryTable, done, mysqlx.QuoteString(name, false), err)
 	}
 	return nil
 }

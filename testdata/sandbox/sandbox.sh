@@ -20,6 +20,11 @@
 #                                server needs, since the shared one serves
 #                                other tests meanwhile
 #   GODWIT_SANDBOX_BINLOG_SECONDS  binlog files expire after this (default 60)
+#   GODWIT_SANDBOX_LCTN          lower_case_table_names of both servers: 0
+#                                (default) or 1, which folds every name to
+#                                lower case (MySQL takes it only when the
+#                                datadir is initialized); for a private
+#                                sandbox, as the shared one's tests expect 0
 #   GODWIT_SANDBOX_MIN_FREE_MIB    start refuses below this free space (4096)
 #   GODWIT_ROOTS_DIR             where roots.sh keeps the roots; a chroot
 #                                flavor's sandbox lives in its root's /tmp
@@ -52,6 +57,15 @@ binlog_keep_seconds=${GODWIT_SANDBOX_BINLOG_SECONDS:-60}
 # What a whole test run needs in the sandbox's directory at its peak, with
 # room to spare: below it, start refuses rather than fail tests midway.
 min_free_mib=${GODWIT_SANDBOX_MIN_FREE_MIB:-4096}
+
+# lctn_opts: the lower_case_table_names option, when not the default.
+lctn_opts() {
+	case "${GODWIT_SANDBOX_LCTN:-0}" in
+	0) ;;
+	1) echo --lower-case-table-names=1 ;;
+	*) die "GODWIT_SANDBOX_LCTN must be 0 or 1, not '${GODWIT_SANDBOX_LCTN}'" ;;
+	esac
+}
 
 say() { echo "sandbox: $*"; }
 die() { echo "sandbox: error: $*" >&2; exit 1; }
@@ -227,7 +241,8 @@ init_instance() { # dir, name
 	if [ "$family" = mysql ]; then
 		# It makes only root@localhost, password-less: the socket, in a
 		# 0700 directory, is its one way in.
-		"${server[@]}" --no-defaults --initialize-insecure "${user_opt[@]}" \
+		# shellcheck disable=SC2046 # lctn_opts is one word or none
+		"${server[@]}" --no-defaults --initialize-insecure "${user_opt[@]}" $(lctn_opts) \
 			--datadir="$(in_root "$(datadir "$1" "$2")")" \
 			--tmpdir="$(in_root "$d/tmp")" >"$d/install.log" 2>&1
 		return
@@ -282,7 +297,8 @@ launch_instance() { # dir, name, port, server id, extra server options...
 	fi
 	# setsid: a Ctrl-C aimed at make or go test must not reach the servers;
 	# the closed fds keep CI pipes and our lock files free of them.
-	setsid "${server[@]}" --no-defaults "${user_opt[@]}" \
+	# shellcheck disable=SC2046 # lctn_opts is one word or none
+	setsid "${server[@]}" --no-defaults "${user_opt[@]}" $(lctn_opts) \
 		--datadir="$(in_root "$(datadir "$dir" "$name")")" \
 		--socket="$(in_root "$(socket "$dir" "$name")")" \
 		--pid-file="$(in_root "$dir/$name/mariadbd.pid")" \
@@ -434,12 +450,15 @@ write_env() { # dir
 		printf 'export GODWIT_TEST_SSL_CA=%q\n' "$1/tls/ca.pem"
 		printf 'export GODWIT_TEST_SSL_CA_KEY=%q\n' "$1/tls/ca-key.pem"
 		printf 'export GODWIT_TEST_FLAVOR=%q\n' "$flavor"
+		# restart-primary launches the primary again with the same names.
+		printf 'export GODWIT_SANDBOX_LCTN=%q\n' "${GODWIT_SANDBOX_LCTN:-0}"
 	} >"$tmp"
 	mv "$tmp" "$env_file"
 }
 
 cmd_start() {
 	local t0 dir deadline p1 p2 sock asked=$flavor
+	lctn_opts >/dev/null # refuses a bad value before anything starts
 	need_server_bins
 	lock_state
 	if recorded_running; then
