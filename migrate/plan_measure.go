@@ -339,6 +339,7 @@ func (p *Plan) replicas(ctx context.Context, opt PlanOptions) error {
 		p.NotChecked = append(p.NotChecked, "replica lag: no --replica given")
 	}
 	for _, r := range opt.Replicas {
+		r.Database = "" // as migrate: see openReplicas
 		db, err := mysqlx.Open(ctx, r)
 		if err != nil {
 			p.add(PlanCheck{Check: "replica", Status: CheckRefused, Message: fmt.Sprintf("replica %s: %v", r.Addr(), err), Fix: "Check --replica, or leave the replica out."})

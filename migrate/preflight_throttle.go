@@ -42,6 +42,9 @@ func (m *migration) openReplicas(ctx context.Context) ([]throttle.Replica, error
 	}
 	var out []throttle.Replica
 	for _, r := range m.opt.Replicas {
+		// Every query on a replica names its schema; selecting it would
+		// refuse a schema created a moment ago and not replicated yet.
+		r.Database = ""
 		db, err := mysqlx.Open(ctx, r)
 		if err != nil {
 			return nil, refuse("throttle", "Check --replica, or leave the replica out.", "replica %s: %v", r.Addr(), err)
