@@ -53,24 +53,20 @@ func NewHeartbeat(db *sql.DB, schema, key string) *Heartbeat {
 func (h *Heartbeat) table() string { return mysqlx.QT(h.schema, HeartbeatTable) }
 
 // Check refuses a heartbeat table of an older layout (one shared row),
-// which this version cannot write to. It writes nothing.
+// which this version cannot write to. It writes nothing. One statement
+// asks: another run may create or drop the table at any moment.
 func (h *Heartbeat) Check(ctx context.Context) error {
-	var n int
-	q := mysqlx.Tag + "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'tbl'"
-	if err := h.db.QueryRowContext(ctx, q, h.schema, HeartbeatTable).Scan(&n); err != nil {
-		return fmt.Errorf("look up the heartbeat table %s: %w", h.table(), err)
-	}
-	if n > 0 {
+	rows, err := h.db.QueryContext(ctx, mysqlx.Tag+"SELECT tbl FROM "+h.table()+" LIMIT 0")
+	switch code := mysqlx.ErrCode(err); {
+	case err == nil:
+		return rows.Close()
+	case code == mysqlx.ErrNoSuchTable:
 		return nil
-	}
-	q = mysqlx.Tag + "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?"
-	if err := h.db.QueryRowContext(ctx, q, h.schema, HeartbeatTable).Scan(&n); err != nil {
+	case code == errBadField:
+		return h.oldLayout()
+	default:
 		return fmt.Errorf("look up the heartbeat table %s: %w", h.table(), err)
 	}
-	if n > 0 {
-		return h.oldLayout()
-	}
-	return nil
 }
 
 func (h *Heartbeat) oldLayout() error {
