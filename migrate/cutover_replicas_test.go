@@ -108,27 +108,13 @@ func listedReplicaHosts(t *testing.T, sb *sandboxtest.Sandbox) []string {
 	if sb.IsMySQL() {
 		q = "SHOW REPLICAS"
 	}
-	rows, err := sb.DB.Query(q)
+	rows, err := mysqlx.QueryMaps(t.Context(), sb.DB, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
 	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		r := map[string]string{}
-		for i, c := range cols {
-			r[c] = vals[i].String
-		}
-		out = append(out, r["Host"]+":"+r["Port"])
+	for _, r := range rows {
+		out = append(out, r["Host"].String+":"+r["Port"].String)
 	}
 	return out
 }

@@ -227,32 +227,16 @@ func binlogDumpHosts(ctx context.Context, db *sql.DB, flavor string) ([]string, 
 }
 
 // showRows runs a SHOW statement into maps of lower-case column name to
-// text.
+// text: MySQL says Server_Id, MariaDB Server_id.
 func showRows(ctx context.Context, db *sql.DB, query string) ([]map[string]string, error) {
-	rows, err := db.QueryContext(ctx, mysqlx.Tag+query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
+	rows, err := mysqlx.QueryMaps(ctx, db, query)
 	var out []map[string]string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		r := make(map[string]string, len(cols))
-		for i, c := range cols {
-			r[strings.ToLower(c)] = vals[i].String // MySQL says Server_Id, MariaDB Server_id
+	for _, row := range rows {
+		r := make(map[string]string, len(row))
+		for c, v := range row {
+			r[strings.ToLower(c)] = v.String
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, err
 }

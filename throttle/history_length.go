@@ -30,7 +30,7 @@ func (p *HistoryLength) Name() string { return "InnoDB history list length" }
 
 // Measure returns the history list length.
 func (p *HistoryLength) Measure(ctx context.Context) (float64, error) {
-	rows, err := queryMaps(ctx, p.db,
+	rows, err := mysqlx.QueryMaps(ctx, p.db,
 		"SELECT * FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'")
 	if err == nil && len(rows) == 1 && metricEnabled(rows[0]) {
 		v, _ := field(rows[0], "COUNT", "count")

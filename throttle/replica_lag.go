@@ -113,7 +113,7 @@ func (r *ReplicaLag) status(ctx context.Context) ([]map[string]sql.NullString, e
 	legacy := r.legacy
 	r.mu.Unlock()
 	if !legacy {
-		rows, err := queryMaps(ctx, r.db, "SHOW REPLICA STATUS")
+		rows, err := mysqlx.QueryMaps(ctx, r.db, "SHOW REPLICA STATUS")
 		if mysqlx.ErrCode(err) != errParse {
 			return rows, err
 		}
@@ -121,7 +121,7 @@ func (r *ReplicaLag) status(ctx context.Context) ([]map[string]sql.NullString, e
 		r.legacy = true
 		r.mu.Unlock()
 	}
-	return queryMaps(ctx, r.db, "SHOW SLAVE STATUS")
+	return mysqlx.QueryMaps(ctx, r.db, "SHOW SLAVE STATUS")
 }
 
 func (r *ReplicaLag) setFrom(s string) {

@@ -122,7 +122,7 @@ func restartSQLThread(t *testing.T, db *sql.DB) {
 	}
 	for ctx.Err() == nil {
 		// MariaDB names the field Slave_SQL_Running even in SHOW REPLICA STATUS.
-		rows, err := queryMaps(ctx, db, "SHOW REPLICA STATUS")
+		rows, err := mysqlx.QueryMaps(ctx, db, "SHOW REPLICA STATUS")
 		if err == nil && len(rows) == 1 && (rows[0]["Slave_SQL_Running"].String == "Yes" || rows[0]["Replica_SQL_Running"].String == "Yes") {
 			return
 		}

@@ -9,37 +9,6 @@ import (
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
 
-// queryMaps runs a query whose columns differ between servers (SHOW
-// REPLICA STATUS, INNODB_METRICS) and returns its rows by column name.
-func queryMaps(ctx context.Context, db *sql.DB, query string, args ...any) ([]map[string]sql.NullString, error) {
-	rows, err := db.QueryContext(ctx, mysqlx.Tag+query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out []map[string]sql.NullString
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		m := make(map[string]sql.NullString, len(cols))
-		for i, c := range cols {
-			m[c] = vals[i]
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
-}
-
 // field returns the first of names present in row (MySQL 8 renamed the
 // replica status columns; MariaDB kept the old names).
 func field(row map[string]sql.NullString, names ...string) (sql.NullString, bool) {
