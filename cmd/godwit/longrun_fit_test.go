@@ -74,7 +74,7 @@ func rowBytes(ctx context.Context, t *testing.T, sb *sandboxtest.Sandbox) (disk,
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	m, err := workload.Load(ctx, sb.DB, probe, probeRows, 1)
+	m, err := workload.LoadLean(ctx, sb.DB, probe, probeRows, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func TestLongRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	loadStart := time.Now()
-	model, err := workload.Load(ctx, sb.DB, "t", rows, 41)
+	model, err := workload.LoadLean(ctx, sb.DB, "t", rows, 41)
 	if err != nil {
 		t.Fatal(err)
 	}

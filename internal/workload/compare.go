@@ -101,18 +101,27 @@ func (m *Model) Compare(ctx context.Context, db *sql.DB, name string, e Expect) 
 			continue
 		}
 		seen[id] = true
+		cells := m.codec.cells(row)
 		var diffs []string
 		for i, w := range want {
 			if i == idPos {
 				continue
 			}
-			exp := w.added
-			if w.model >= 0 {
-				exp = row[w.model]
+			got := raw[i]
+			if w.model < 0 {
+				if (got == nil) == w.added.Valid || string(got) != w.added.String {
+					diffs = append(diffs, fmt.Sprintf("%s: want %s, got %s", names[i], show(w.added), showRaw(got)))
+				}
+				continue
 			}
-			if got := raw[i]; (got == nil) == exp.Valid || string(got) != exp.String && !(w.model >= 0 && isJSON(w.model) && sameJSON(got, exp.String)) {
-				diffs = append(diffs, fmt.Sprintf("%s: want %s, got %s", names[i], show(exp), showRaw(got)))
+			exp := cells[w.model]
+			if m.codec.encode(w.model, sql.NullString{String: string(got), Valid: got != nil}) == exp {
+				continue
 			}
+			if v, ok := m.codec.value(exp); ok && v.Valid && got != nil && isJSON(w.model) && sameJSON(got, v.String) {
+				continue
+			}
+			diffs = append(diffs, fmt.Sprintf("%s: want %s, got %s", names[i], m.codec.show(exp), showRaw(got)))
 		}
 		if len(diffs) > 0 {
 			mm.Differing++
@@ -134,7 +143,7 @@ func (m *Model) Compare(ctx context.Context, db *sql.DB, name string, e Expect) 
 	slices.Sort(missing)
 	mm.Missing = len(missing)
 	for _, id := range missing[:min(len(missing), maxExamples)] {
-		mm.Examples = append(mm.Examples, fmt.Sprintf("missing   id=%d: %s", id, modelRow(m.rows[id])))
+		mm.Examples = append(mm.Examples, fmt.Sprintf("missing   id=%d: %s", id, m.modelRow(m.rows[id])))
 	}
 	mm.Examples = append(append(mm.Examples, extra...), differing...)
 	if mm.Missing+mm.Extra+mm.Differing > 0 {
@@ -240,10 +249,11 @@ func showRaw(b []byte) string {
 	return strconv.Quote(string(b))
 }
 
-func modelRow(row []sql.NullString) string {
-	parts := make([]string, len(row))
-	for i, v := range row {
-		parts[i] = columns[i].name + "=" + show(v)
+func (m *Model) modelRow(row string) string {
+	cells := m.codec.cells(row)
+	parts := make([]string, len(cells))
+	for i, c := range cells {
+		parts[i] = columns[i].name + "=" + m.codec.show(c)
 	}
 	return strings.Join(parts, " ")
 }

@@ -3,16 +3,19 @@ package workload
 import (
 	"database/sql"
 	"errors"
+	"hash/maphash"
 	"slices"
+	"strings"
 	"sync"
 )
 
 // Model is what the writers committed: for every id in the table, the text
-// MariaDB returns for each column. A row is a slice indexed like columns
-// (NULL is an invalid NullString); maps per row would cost ten times the memory.
+// the server returns for each column, or in a lean model a hash of it (see
+// cellCodec).
 type Model struct {
-	mu   sync.Mutex
-	rows map[int64][]sql.NullString
+	mu    sync.Mutex
+	codec cellCodec
+	rows  map[int64]string
 	// maxID is the highest id ever sent, committed or not, so a new Start
 	// never reuses an id that may still be in the table.
 	maxID int64
@@ -21,8 +24,8 @@ type Model struct {
 	running bool
 }
 
-func newModel() *Model {
-	return &Model{rows: make(map[int64][]sql.NullString)}
+func newModel(lean bool) *Model {
+	return &Model{codec: cellCodec{lean: lean, seed: maphash.MakeSeed()}, rows: make(map[int64]string)}
 }
 
 // Len is the number of rows the table should hold.
@@ -32,25 +35,6 @@ func (m *Model) Len() int {
 	return len(m.rows)
 }
 
-// Row returns row id as column name -> text, with nil for NULL.
-func (m *Model) Row(id int64) (map[string]*string, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	vals, ok := m.rows[id]
-	if !ok {
-		return nil, false
-	}
-	row := make(map[string]*string, len(vals))
-	for i, v := range vals {
-		if v.Valid {
-			row[columns[i].name] = &v.String
-		} else {
-			row[columns[i].name] = nil
-		}
-	}
-	return row, true
-}
-
 func (m *Model) reserve(id int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -58,18 +42,20 @@ func (m *Model) reserve(id int64) {
 }
 
 func (m *Model) insert(id int64, vals []sql.NullString) {
+	row := m.codec.row(vals)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.rows[id] = vals
+	m.rows[id] = row
 }
 
 func (m *Model) update(id int64, idx []int, vals []sql.NullString) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	row := m.rows[id]
+	cells := m.codec.cells(m.rows[id])
 	for j, i := range idx {
-		row[i] = vals[j]
+		cells[i] = m.codec.encode(i, vals[j])
 	}
+	m.rows[id] = strings.Join(cells, "")
 }
 
 // wouldChange reports whether update would change row id. MariaDB counts
@@ -78,9 +64,9 @@ func (m *Model) update(id int64, idx []int, vals []sql.NullString) {
 func (m *Model) wouldChange(id int64, idx []int, vals []sql.NullString) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	row := m.rows[id]
+	cells := m.codec.cells(m.rows[id])
 	for j, i := range idx {
-		if row[i] != vals[j] {
+		if cells[i] != m.codec.encode(i, vals[j]) {
 			return true
 		}
 	}
