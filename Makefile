@@ -8,6 +8,7 @@
 #   make test-race      go test -race over the packages that run goroutines
 #                       (RACE_PKGS), against a fresh sandbox
 #   make vet            go vet and the gofmt check
+#   make docs           rewrite docs/cli.md and docs/output.md from the code (a test fails when they drift)
 #   make roots          build the Debian roots of the chroot flavors that are missing
 #   make longrun        a ROWS-row table migrated under writes through two SIGTERMs
 #                       and a server restart, on a sandbox of its own (docs/longrun.md)
@@ -52,9 +53,12 @@ RACE_PKGS    ?= ./copier/ ./throttle/ ./migrate/ ./migrate/pipeline/ ./internal/
 RACE_FLAVOR  ?= mariadb-10.11
 TEST_RACE_CMD := $(GO) test -race -count=1 -timeout 25m $(RACE_PKGS)
 
-.PHONY: all deps roots build vet test test-all test-race demo bench longrun sandbox-start sandbox-stop sandbox-status
+.PHONY: all deps roots build vet docs test test-all test-race demo bench longrun sandbox-start sandbox-stop sandbox-status
 
 all: build
+
+docs:
+	$(GO) test -count=1 -run '^Test(CLIDocs|OutputDoc)UpToDate$$' ./cmd/godwit/ -update-docs
 
 deps:
 	@if { command -v mariadbd || [ -x /usr/sbin/mariadbd ]; } >/dev/null 2>&1 && \
