@@ -19,19 +19,25 @@ var cliDocPath = filepath.Join("..", "..", "docs", "cli.md")
 // TestCLIDocsUpToDate fails when docs/cli.md is not what the commands'
 // --help says; make docs rewrites it.
 func TestCLIDocsUpToDate(t *testing.T) {
-	want := cliDoc(newRoot())
+	checkGenerated(t, cliDocPath, cliDoc(newRoot()))
+}
+
+// checkGenerated fails when the file at path is not want, or with
+// -update-docs (make docs) writes it.
+func checkGenerated(t *testing.T, path, want string) {
+	t.Helper()
 	if *updateDocs {
-		if err := os.WriteFile(cliDocPath, []byte(want), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	got, err := os.ReadFile(cliDocPath)
+	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("%v: run make docs", err)
 	}
 	if string(got) != want {
-		t.Fatalf("%s differs from the commands' --help: run make docs and commit it", cliDocPath)
+		t.Fatalf("%s differs from what the code says: run make docs and commit it", path)
 	}
 }
 

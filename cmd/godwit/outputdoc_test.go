@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,19 +82,7 @@ func TestOutputDocUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *updateDocs {
-		if err := os.WriteFile(outputDocPath, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(outputDocPath)
-	if err != nil {
-		t.Fatalf("%v: run make docs", err)
-	}
-	if string(got) != want {
-		t.Fatalf("%s differs from what the code emits: run make docs and commit it", outputDocPath)
-	}
+	checkGenerated(t, outputDocPath, want)
 }
 
 func outputDoc() (string, error) {
