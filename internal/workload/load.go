@@ -15,7 +15,10 @@ import (
 const (
 	loadBatch   = 1000 // rows per INSERT: 21,000 placeholders, under the 65,535 limit
 	loadWorkers = 4
-	loadTimeout = time.Minute // per INSERT; a batch normally takes a fraction of a second
+	// loadTimeout bounds one INSERT, to catch a hung server. A batch
+	// normally takes a fraction of a second, but a table many times the
+	// buffer pool, loaded on busy cores, once needed over a minute.
+	loadTimeout = 10 * time.Minute
 )
 
 // Load inserts rows 1..n into table name, which must be empty, and returns
