@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/migrate"
 )
 
 // connFlags are the connection flags every command shares.
@@ -160,6 +161,8 @@ func (c *connFlags) explain(err error) error {
 		return err
 	}
 	switch {
+	case mysqlx.ErrCode(err) == mysqlx.ErrNoSuchDatabase && !errors.Is(err, migrate.ErrKept):
+		return c.unknownDatabase(err)
 	case mysqlx.ErrCode(err) == 3159: // ER_SECURE_TRANSPORT_REQUIRED (MySQL)
 		return fmt.Errorf("%w (the server accepts only TLS connections: use --ssl-mode REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
 	case errors.Is(err, mysql.ErrNoTLS) || strings.Contains(err.Error(), "does not support TLS"):
@@ -177,6 +180,20 @@ func (c *connFlags) explain(err error) error {
 		hints = append(hints, "connected in the clear: if the user or the server requires TLS (REQUIRE SSL or X509, require_secure_transport), use --ssl-mode REQUIRED")
 	}
 	return fmt.Errorf("%w (%s)", err, strings.Join(hints, "; "))
+}
+
+// unknownDatabase turns the server's "Unknown database" into a refusal
+// (exit 3), as a missing table is: nothing was created, and the fix is
+// the command line's. Every command connects with --database as the
+// session's schema, so this is where each of them meets a misspelt one.
+// The server's own words stay in the reason: they name the server (a
+// --replica can lack a schema its primary has).
+func (c *connFlags) unknownDatabase(err error) error {
+	return &migrate.Refusal{
+		Check:  "database",
+		Reason: fmt.Sprintf("database %s does not exist (%v)", c.database, err),
+		Fix:    "Check --database: SHOW DATABASES lists those the user can see.",
+	}
 }
 
 // maxIncludeDepth bounds !include chains (and loops).
