@@ -200,7 +200,15 @@ func writePlan(w io.Writer, p *migrate.Plan) {
 
 	if p.Size != nil {
 		pf("\nSize and disk:\n")
-		pf("  rows ≈ %d (the server's estimate), data %s, indexes %s\n", p.Size.RowsEstimate, migrate.FormatBytes(p.Size.DataBytes), migrate.FormatBytes(p.Size.IndexBytes))
+		basis := p.Size.RowsBasis
+		if basis == "" {
+			basis = "the server's estimate"
+		}
+		pf("  rows ≈ %d (%s), data %s, indexes %s\n", p.Size.RowsEstimate, basis, migrate.FormatBytes(p.Size.DataBytes), migrate.FormatBytes(p.Size.IndexBytes))
+		if st := p.Size.Stale; st != nil {
+			pf("  the server's statistics say %d rows, data %s, indexes %s: stale, not used (see the statistics check)\n",
+				st.Rows, migrate.FormatBytes(st.DataBytes), migrate.FormatBytes(st.IndexBytes))
+		}
 	}
 	if d := p.Disk; d != nil {
 		pf("  a copy needs ≈ %s: %s for the new table + %s of binlog\n", migrate.FormatBytes(d.NeededBytes), migrate.FormatBytes(d.ShadowBytes), migrate.FormatBytes(d.BinlogBytes))
