@@ -79,7 +79,8 @@ Exit codes:
   0  a migration of the table is running
   1  could not tell (connection failed, a query failed)
   2  usage error (bad or missing flags)
-  3  no migration: none runs and none left a checkpoint
+  3  no migration: none runs and none left a checkpoint (or the table or
+     the database does not exist)
   4  stopped: a run ended without finishing and left its checkpoint;
      rerun the same godwit migrate to resume it, or godwit abort`,
 		Args: noArgs,
@@ -271,8 +272,8 @@ Exit codes:
   1  failed (connection, a query)
   2  usage error (bad or missing flags)
   3  refused: no migration of the table to act on (none runs and none
-     left a checkpoint, the table does not exist, or the migration is still
-     starting and has no checkpoint table yet)`,
+     left a checkpoint, the table or the database does not exist, or the
+     migration is still starting and has no checkpoint table yet)`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := controlConfig(cmd, &conn, output)

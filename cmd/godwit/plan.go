@@ -54,7 +54,10 @@ the ALTER, and reports
     (ALGORITHM=INSTANT), or copy online;
   - the table's rows and size, the disk a copy needs (the new table plus
     the binlog it writes) and the free space where the server reports it
-    (MariaDB's DISKS plugin);
+    (MariaDB's DISKS plugin); the server's statistics are checked against
+    godwit's own cheap measure (the key's range probed, or a bounded
+    count, and the sample's bytes per row), and set aside with a warning
+    where it contradicts them, as right after a bulk load;
   - an estimate of the copy and checksum time from a timed sample read,
     with its basis;
   - the checks migrate runs before it creates anything: a supported server
@@ -119,6 +122,7 @@ Exit codes:
 	}
 	fs := cmd.Flags()
 	conn.register(fs)
+	fs.Lookup("table").Usage = "table to plan the change of; plan changes nothing (required)"
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "plan as migrate --allow-drop-data: a dropped column that holds data is a warning, not a stop")
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "plan as migrate --force-copy: copy even when the server could make the change instantly")
