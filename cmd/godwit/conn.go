@@ -182,6 +182,9 @@ func (c *connFlags) explain(err error) error {
 	return fmt.Errorf("%w (%s)", err, strings.Join(hints, "; "))
 }
 
+// checkDatabase names the refusal of a database the server does not have.
+const checkDatabase = "database"
+
 // unknownDatabase turns the server's "Unknown database" into a refusal
 // (exit 3), as a missing table is: nothing was created, and the fix is
 // the command line's. Every command connects with --database as the
@@ -190,7 +193,7 @@ func (c *connFlags) explain(err error) error {
 // --replica can lack a schema its primary has).
 func (c *connFlags) unknownDatabase(err error) error {
 	return &migrate.Refusal{
-		Check:  "database",
+		Check:  checkDatabase,
 		Reason: fmt.Sprintf("database %s does not exist (%v)", c.database, err),
 		Fix:    "Check --database: SHOW DATABASES lists those the user can see.",
 	}

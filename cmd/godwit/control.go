@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,7 +92,14 @@ Exit codes:
 			}
 			ts, err := migrate.ReadStatus(cmd.Context(), cfg, conn.table)
 			if err != nil {
-				return conn.explain(fmt.Errorf("status: %w", err))
+				err = conn.explain(fmt.Errorf("status: %w", err))
+				// As for a missing table: no migration, said in the
+				// report a script reads (exit 3).
+				if r := (*migrate.Refusal)(nil); !errors.As(err, &r) || r.Check != checkDatabase {
+					return err
+				}
+				ts = &migrate.TableStatus{Database: conn.database, Table: conn.table, State: migrate.StateNone,
+					Advice: fmt.Sprintf("database %s does not exist (check --database)", conn.database)}
 			}
 			if output == "json" {
 				if err := writeIndentedJSON(cmd.OutOrStdout(), ts); err != nil {
