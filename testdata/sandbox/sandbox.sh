@@ -647,6 +647,7 @@ cmd_status() {
 	load_env
 	echo "flavor:  $flavor"
 	echo "dir:     $GODWIT_SANDBOX_DIR"
+	[ ! -f "$cnf_file" ] || echo "godwit:  --defaults-file ${cnf_file#"$repo_root"/}"
 	if ping_ok "$GODWIT_TEST_SOCKET"; then
 		echo "primary: up   127.0.0.1:$GODWIT_TEST_PORT"
 	else
