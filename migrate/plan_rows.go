@@ -21,9 +21,10 @@ import (
 // load would then promise a copy of an empty table on an empty disk.
 
 // Probes of the key-range estimate: probeSegments stretches of the key's
-// range, each read up to probeKeys keys. 16 × 1,000 keys read through the
-// primary key are a few milliseconds, and a bulk load's keys (a range of
-// AUTO_INCREMENT values) come out within a few percent.
+// range, each read up to probeKeys keys: at most 16,000 keys in key
+// order, less than the sample reads (on a 1M-row table of the two-core
+// sandbox, all 16 probes took under 0.1 s). A bulk load's keys, a range
+// of AUTO_INCREMENT values, come out exactly.
 const (
 	probeSegments = 16
 	probeKeys     = 1000
@@ -203,7 +204,11 @@ func (p *Plan) checkStatistics(table string, stats tableStats, own ownCount, s s
 		if own.atLeast {
 			size.RowsBasis = fmt.Sprintf("at least: %s; the server's statistics said %d, stale", own.how, stats.rows)
 		}
-		what = append(what, fmt.Sprintf("TABLE_ROWS says %d rows where godwit's own measure finds ≈ %d (%s)", stats.rows, rows, own.how))
+		found := "≈"
+		if own.atLeast {
+			found = "at least"
+		}
+		what = append(what, fmt.Sprintf("TABLE_ROWS says %d rows where godwit's own measure finds %s %d (%s)", stats.rows, found, rows, own.how))
 	}
 	if bytesStale {
 		what = append(what, fmt.Sprintf("DATA_LENGTH says %s where the values of ≈ %d rows alone take ≈ %s (the sample's %.0f bytes a row)",
