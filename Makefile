@@ -12,7 +12,8 @@
 #   make roots          build the Debian roots of the chroot flavors that are missing
 #   make longrun        a ROWS-row table migrated under writes through two SIGTERMs
 #                       and a server restart, on a sandbox of its own (docs/longrun.md)
-#   make sandbox-start  start the local primary + replica; settings in .sandbox/env
+#   make sandbox-start  start the local primary + replica; settings in .sandbox/env,
+#                       and .sandbox/my.cnf for godwit --defaults-file
 #   make sandbox-stop   stop it and remove its files
 #
 # FLAVOR picks the sandbox's server for test, demo, bench and sandbox-*:

@@ -18,11 +18,23 @@ import (
 // size, the disk the copy needs and what is free, a timed sample read
 // for the duration estimate, replica lag now and the chunk size.
 
-// PlanSize is the table's size as information_schema.TABLES reports it.
+// PlanSize is the table's size as information_schema.TABLES reports it,
+// or as godwit measured it where those statistics are stale.
 type PlanSize struct {
-	RowsEstimate int64 `json:"rows_estimate"` // TABLE_ROWS: InnoDB's estimate, often off by tens of percent
-	DataBytes    int64 `json:"data_bytes"`
-	IndexBytes   int64 `json:"index_bytes"`
+	RowsEstimate int64  `json:"rows_estimate"` // TABLE_ROWS: InnoDB's estimate, often off by tens of percent; or godwit's own
+	RowsBasis    string `json:"rows_basis"`    // where RowsEstimate comes from
+	DataBytes    int64  `json:"data_bytes"`
+	IndexBytes   int64  `json:"index_bytes"`
+	// Stale is what information_schema.TABLES said when godwit's own
+	// measure contradicted it (the sizes above are then godwit's).
+	Stale *PlanStats `json:"stale_statistics,omitempty"`
+}
+
+// PlanStats is the server's statistics of the table.
+type PlanStats struct {
+	Rows       int64 `json:"rows"`
+	DataBytes  int64 `json:"data_bytes"`
+	IndexBytes int64 `json:"index_bytes"`
 }
 
 // PlanDisk is the disk the copy needs, and what the server reports free.
@@ -152,7 +164,6 @@ func sampleRead(ctx context.Context, db *sql.DB, schema, table string, key copie
 // measure fills Size, Disk and Estimate.
 func (p *Plan) measure(ctx context.Context, m *migration, opt PlanOptions, key copier.Key, haveKey bool) (sample, error) {
 	src := m.source
-	p.Size = &PlanSize{RowsEstimate: src.Rows, DataBytes: src.DataLength, IndexBytes: src.IndexLength}
 	// Wide rows (BLOBs) would make a 20,000-row sample a big read: keep it
 	// near sampleBytes by the table's average row length.
 	n := opt.SampleRows
@@ -163,10 +174,11 @@ func (p *Plan) measure(ctx context.Context, m *migration, opt PlanOptions, key c
 	if err != nil {
 		return s, err
 	}
-	rows := max(src.Rows, s.rows)
-	if s.complete {
-		rows = s.rows
+	own, err := countRows(ctx, m.db, opt.Conn.Database, opt.Table, key, haveKey, s)
+	if err != nil {
+		return s, err
 	}
+	rows := p.checkStatistics(mysqlx.QT(opt.Conn.Database, opt.Table), tableStats{rows: src.Rows, data: src.DataLength, index: src.IndexLength}, own, s)
 	e := &PlanEstimate{
 		SampleRows: s.rows, SampleBytes: s.bytes, SampleSeconds: s.took.Seconds(),
 		ReadRowsPerSec: s.rowsPerSec(), Rows: rows, RowsExact: s.complete,
@@ -197,8 +209,11 @@ func (p *Plan) measure(ctx context.Context, m *migration, opt PlanOptions, key c
 			e.TotalSeconds = 0
 		}
 		count := fmt.Sprintf("%d rows (the server's estimate, often off by tens of percent)", rows)
-		if s.complete {
+		switch {
+		case s.complete:
 			count = fmt.Sprintf("all %d rows (the sample read the whole table)", rows)
+		case p.Size.RowsBasis != "the server's estimate":
+			count = fmt.Sprintf("%d rows (%s)", rows, p.Size.RowsBasis)
 		}
 		e.Basis = fmt.Sprintf("sampled %d rows (%s) %s in %s: %.0f rows/s read. Copy ≈ %s for %s at %.2f× that rate, "+
 			"checksum ≈ %s at %.2f× (ratios measured on godwit's test server: the copy writes every row, its indexes and its binlog "+
@@ -217,7 +232,7 @@ func (p *Plan) measure(ctx context.Context, m *migration, opt PlanOptions, key c
 }
 
 func (p *Plan) disk(ctx context.Context, m *migration, rows int64, s sample) error {
-	d := &PlanDisk{ShadowBytes: m.source.DataLength + m.source.IndexLength}
+	d := &PlanDisk{ShadowBytes: p.Size.DataBytes + p.Size.IndexBytes}
 	d.BinlogBytes = int64(s.avgRowBytes() * float64(rows))
 	d.NeededBytes = d.ShadowBytes + d.BinlogBytes
 	d.Basis = "the new table takes about what the old one takes (data and indexes; new indexes add to it); " +

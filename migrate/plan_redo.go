@@ -83,6 +83,9 @@ func (p *Plan) indexBuild(ctx context.Context, m *migration) error {
 		return nil
 	}
 	est := m.source.IndexLength
+	if p.Size != nil { // the statistics checked against godwit's own measure
+		est = p.Size.IndexBytes
+	}
 	what := fmt.Sprintf("the indexes built after the copy (%s; about %s, the source's secondary indexes now)", strings.Join(deferred, ", "), FormatBytes(est))
 	if !redoRisk(est, capacity) {
 		p.add(PlanCheck{Check: "index-build", Status: CheckOK, Message: fmt.Sprintf("%s fit well within the %s redo log", what, FormatBytes(capacity))})

@@ -15,16 +15,21 @@ func newAbortCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "abort --database D --table T",
 		Short: "Remove what an interrupted migration of a table left behind",
-		Long: `abort removes godwit's helper tables (_<table>_new, <table>_godwit_new and
-the empty cut-over sentry) left by a migration that stopped without
-finishing, so that the next migrate starts clean. It never touches the
-table itself, refuses while a migration of the table is still running,
-and keeps any table that may hold the original rows: _<table>_old stays
-for you to drop, and an original left as <table>_godwit_old by a crash
-right after the swap is renamed to _<table>_old.
+		Long: `abort removes what a migration that stopped without finishing left of
+godwit's: its shadow tables (_<table>_new, <table>_godwit_new), its
+checkpoint table (_<table>_ckpt, which also holds its status and the
+pause and cut-over requests), the table's row of _godwit_heartbeat (the
+heartbeat table itself once no other migration of the database uses it)
+and the empty cut-over sentry, so that the next migrate starts clean
+instead of resuming. It never touches the table itself, refuses while a
+migration of the table is still running, and keeps any table that may
+hold the original rows: _<table>_old stays for you to drop, and an
+original left as <table>_godwit_old by a crash right after the swap is
+renamed to _<table>_old.
 
 Exit codes: 0 done (also when there was nothing to remove), 1 failed,
-2 usage error, 3 refused (a migration of the table is running).`,
+2 usage error, 3 refused (a migration of the table is running, or
+--database does not exist).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := conn.config(cmd.Flags())
@@ -53,5 +58,6 @@ Exit codes: 0 done (also when there was nothing to remove), 1 failed,
 		},
 	}
 	conn.register(cmd.Flags())
+	cmd.Flags().Lookup("table").Usage = "table whose interrupted migration's leftovers to remove; the table itself is never touched (required)"
 	return cmd
 }

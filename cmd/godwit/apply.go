@@ -40,6 +40,7 @@ Each statement, as the TiDB SQL parser splits the file, is routed:
                        an online copy (every check of migrate applies)
   CREATE INDEX         directly on an empty table, else through migrate
                        as ALTER TABLE ... ADD INDEX
+  DROP INDEX PRIMARY   through migrate, as ALTER TABLE ... DROP PRIMARY KEY
   CREATE TABLE, CREATE/DROP VIEW, DROP INDEX, RENAME TABLE, ALTER DATABASE
                        directly, the lock wait bounded by
                        --cutover-lock-timeout and retried like a cut-over
@@ -71,7 +72,8 @@ Exit codes:
      before it stay applied, the history records where it stopped
   2  usage error (bad or missing flags, DIR unreadable or without *.sql)
   3  refused: before anything ran (a changed applied file, an unreadable
-     file, a refused statement, another apply running), or at a statement
+     file, a refused statement, another apply running, --database does
+     not exist), or at a statement
      that a check stopped before it changed anything
   4  dry run only: a statement needs an explicit flag (--allow-drop-table,
      --allow-drop-data)
@@ -146,6 +148,7 @@ Exit codes:
 	}
 	flags := cmd.Flags()
 	conn.registerNoTable(flags)
+	flags.Lookup("database").Usage = "database the files change (their statements may name no other); it holds the history table _godwit_migrations (required)"
 	flags.BoolVar(&opt.DryRun, "dry-run", false, "plan every pending statement and change nothing (not even the history table); exits with plan's codes")
 	flags.StringVar(&output, "output", "text", "text (for people) or json (one JSON document on stdout)")
 	flags.BoolVar(&opt.AllowDropTable, "allow-drop-table", false, "let the files drop or truncate tables (DROP TABLE, TRUNCATE): refused otherwise")

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/migrate"
 )
 
 // connFlags are the connection flags every command shares.
@@ -33,8 +34,8 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.host, "host", "127.0.0.1", "server host; a --defaults-file can set it")
 	fs.IntVar(&c.port, "port", 3306, "server TCP port; a --defaults-file can set it")
 	fs.StringVar(&c.user, "user", "", "user (default: from --defaults-file, else root)")
-	fs.StringVar(&c.password, "password", "", "password (prefer MYSQL_PWD or --defaults-file: argv is visible to other users)")
-	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port, socket, ssl-mode, ssl-ca, ssl-cert, ssl-key")
+	fs.StringVar(&c.password, "password", "", "password; without it, MYSQL_PWD, else the --defaults-file's (prefer those two: argv is visible to other users)")
+	fs.StringVar(&c.defaultsFile, "defaults-file", "", "my.cnf-style file whose [client] and [godwit] sections give user, password, host, port, socket, ssl-mode, ssl-ca, ssl-cert, ssl-key; flags win, and a non-empty MYSQL_PWD over its password")
 	fs.StringVar(&c.database, "database", "", "database (schema) of the table (required)")
 	fs.StringVar(&c.table, "table", "", "table to change (required)")
 	fs.StringVar(&c.socket, "socket", "", "unix socket file to connect through instead of --host and --port (the binlog stream too); a --defaults-file's is used when it names no other host than localhost")
@@ -160,6 +161,8 @@ func (c *connFlags) explain(err error) error {
 		return err
 	}
 	switch {
+	case mysqlx.ErrCode(err) == mysqlx.ErrNoSuchDatabase && !errors.Is(err, migrate.ErrKept):
+		return c.unknownDatabase(err)
 	case mysqlx.ErrCode(err) == 3159: // ER_SECURE_TRANSPORT_REQUIRED (MySQL)
 		return fmt.Errorf("%w (the server accepts only TLS connections: use --ssl-mode REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
 	case errors.Is(err, mysql.ErrNoTLS) || strings.Contains(err.Error(), "does not support TLS"):
@@ -177,6 +180,23 @@ func (c *connFlags) explain(err error) error {
 		hints = append(hints, "connected in the clear: if the user or the server requires TLS (REQUIRE SSL or X509, require_secure_transport), use --ssl-mode REQUIRED")
 	}
 	return fmt.Errorf("%w (%s)", err, strings.Join(hints, "; "))
+}
+
+// checkDatabase names the refusal of a database the server does not have.
+const checkDatabase = "database"
+
+// unknownDatabase turns the server's "Unknown database" into a refusal
+// (exit 3), as a missing table is: nothing was created, and the fix is
+// the command line's. Every command connects with --database as the
+// session's schema, so this is where each of them meets a misspelt one.
+// The server's own words stay in the reason: they name the server (a
+// --replica can lack a schema its primary has).
+func (c *connFlags) unknownDatabase(err error) error {
+	return &migrate.Refusal{
+		Check:  checkDatabase,
+		Reason: fmt.Sprintf("database %s does not exist (%v)", c.database, err),
+		Fix:    "Check --database: SHOW DATABASES lists those the user can see.",
+	}
 }
 
 // maxIncludeDepth bounds !include chains (and loops).

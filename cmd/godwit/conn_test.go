@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/migrate"
 )
 
 // writeFile writes content to name in dir and returns its path.
@@ -357,6 +358,22 @@ func TestConnExplain(t *testing.T) {
 	}
 	if (&connFlags{}).explain(nil) != nil {
 		t.Error("explain(nil) != nil")
+	}
+}
+
+// TestConnExplainUnknownDatabase: a missing --database is a refusal
+// (exit 3) naming it, unless a copy was already kept, whose exit 5 tells
+// the operator to rerun.
+func TestConnExplainUnknownDatabase(t *testing.T) {
+	bad := fmt.Errorf("connect to h:3306 as u: %w", &mysql.MySQLError{Number: 1049, Message: "Unknown database 'shop'"})
+	c := &connFlags{database: "shop"}
+	got := c.explain(bad)
+	if exitCode(got) != exitRefused || !strings.Contains(got.Error(), "database shop does not exist") || !strings.Contains(got.Error(), "h:3306") {
+		t.Errorf("explain = %q (exit %d), want a refusal naming the database and the server", got, exitCode(got))
+	}
+	kept := fmt.Errorf("%w: %w", migrate.ErrKept, bad)
+	if got := c.explain(kept); exitCode(got) != exitKept {
+		t.Errorf("explain of a kept copy = %q (exit %d), want exit %d", got, exitCode(got), exitKept)
 	}
 }
 

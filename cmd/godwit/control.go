@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -79,7 +80,8 @@ Exit codes:
   0  a migration of the table is running
   1  could not tell (connection failed, a query failed)
   2  usage error (bad or missing flags)
-  3  no migration: none runs and none left a checkpoint
+  3  no migration: none runs and none left a checkpoint (or the table or
+     the database does not exist)
   4  stopped: a run ended without finishing and left its checkpoint;
      rerun the same godwit migrate to resume it, or godwit abort`,
 		Args: noArgs,
@@ -90,7 +92,14 @@ Exit codes:
 			}
 			ts, err := migrate.ReadStatus(cmd.Context(), cfg, conn.table)
 			if err != nil {
-				return conn.explain(fmt.Errorf("status: %w", err))
+				err = conn.explain(fmt.Errorf("status: %w", err))
+				// As for a missing table: no migration, said in the
+				// report a script reads (exit 3).
+				if r := (*migrate.Refusal)(nil); !errors.As(err, &r) || r.Check != checkDatabase {
+					return err
+				}
+				ts = &migrate.TableStatus{Database: conn.database, Table: conn.table, State: migrate.StateNone,
+					Advice: fmt.Sprintf("database %s does not exist (check --database)", conn.database)}
 			}
 			if output == "json" {
 				if err := writeIndentedJSON(cmd.OutOrStdout(), ts); err != nil {
@@ -271,8 +280,8 @@ Exit codes:
   1  failed (connection, a query)
   2  usage error (bad or missing flags)
   3  refused: no migration of the table to act on (none runs and none
-     left a checkpoint, the table does not exist, or the migration is still
-     starting and has no checkpoint table yet)`,
+     left a checkpoint, the table or the database does not exist, or the
+     migration is still starting and has no checkpoint table yet)`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := controlConfig(cmd, &conn, output)

@@ -53,7 +53,8 @@ Exit codes:
   2  usage error (bad or missing flags)
   3  refused before anything was created (unsupported or unsafe change,
      unsupported server version, a read-only server (a replica), server
-     settings, privileges, table without a usable key, leftovers)
+     settings, privileges, table without a usable key, leftovers, no such
+     database or table)
   5  stopped before the swap, keeping the copy and its checkpoint: the
      original table is intact; rerun the same command to resume`,
 		Args: noArgs,

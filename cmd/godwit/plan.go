@@ -54,7 +54,10 @@ the ALTER, and reports
     (ALGORITHM=INSTANT), or copy online;
   - the table's rows and size, the disk a copy needs (the new table plus
     the binlog it writes) and the free space where the server reports it
-    (MariaDB's DISKS plugin);
+    (MariaDB's DISKS plugin); the server's statistics are checked against
+    godwit's own cheap measure (the key's range probed, or a bounded
+    count, and the sample's bytes per row), and set aside with a warning
+    where it contradicts them, as right after a bulk load;
   - an estimate of the copy and checksum time from a timed sample read,
     with its basis;
   - the checks migrate runs before it creates anything: a supported server
@@ -119,6 +122,7 @@ Exit codes:
 	}
 	fs := cmd.Flags()
 	conn.register(fs)
+	fs.Lookup("table").Usage = "table to plan the change of; plan changes nothing (required)"
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "plan as migrate --allow-drop-data: a dropped column that holds data is a warning, not a stop")
 	fs.BoolVar(&opt.ForceCopy, "force-copy", false, "plan as migrate --force-copy: copy even when the server could make the change instantly")
@@ -200,7 +204,15 @@ func writePlan(w io.Writer, p *migrate.Plan) {
 
 	if p.Size != nil {
 		pf("\nSize and disk:\n")
-		pf("  rows ≈ %d (the server's estimate), data %s, indexes %s\n", p.Size.RowsEstimate, migrate.FormatBytes(p.Size.DataBytes), migrate.FormatBytes(p.Size.IndexBytes))
+		basis := p.Size.RowsBasis
+		if basis == "" {
+			basis = "the server's estimate"
+		}
+		pf("  rows ≈ %d (%s), data %s, indexes %s\n", p.Size.RowsEstimate, basis, migrate.FormatBytes(p.Size.DataBytes), migrate.FormatBytes(p.Size.IndexBytes))
+		if st := p.Size.Stale; st != nil {
+			pf("  the server's statistics say %d rows, data %s, indexes %s: stale, not used (see the statistics check)\n",
+				st.Rows, migrate.FormatBytes(st.DataBytes), migrate.FormatBytes(st.IndexBytes))
+		}
 	}
 	if d := p.Disk; d != nil {
 		pf("  a copy needs ≈ %s: %s for the new table + %s of binlog\n", migrate.FormatBytes(d.NeededBytes), migrate.FormatBytes(d.ShadowBytes), migrate.FormatBytes(d.BinlogBytes))

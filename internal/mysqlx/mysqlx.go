@@ -167,6 +167,7 @@ const (
 	ErrLockWaitTimeout = 1205
 	ErrDeadlock        = 1213
 	ErrNoSuchTable     = 1146
+	ErrNoSuchDatabase  = 1049
 	ErrDupEntry        = 1062
 )
 

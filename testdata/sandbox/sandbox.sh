@@ -2,7 +2,9 @@
 # The local database sandbox for godwit's integration tests: a primary and
 # a GTID replica with a ROW binlog, on private ports, under a temporary
 # directory. The connection settings go to .sandbox/env at the repo root
-# (.sandbox-FLAVOR/env for the flavors other than the default).
+# (.sandbox-FLAVOR/env for the flavors other than the default), and the
+# primary's, as an option file for godwit --defaults-file and the mysql
+# client, to my.cnf next to it.
 #
 # Usage: sandbox.sh start | stop [--force] | status | restart-primary [DOWN_SECONDS]
 #   GODWIT_SANDBOX_FLAVOR        the server (flavor.sh): mariadb-10.11 (default,
@@ -41,6 +43,7 @@ repo_root=$(cd "$here/../.." && pwd)
 set_flavor "$asked_flavor" || exit 2
 state_dir=${GODWIT_SANDBOX_STATE:-$repo_root/$default_state}
 env_file=$state_dir/env
+cnf_file=$state_dir/my.cnf
 
 primary_port=${GODWIT_SANDBOX_PORT:-$default_port}
 replica_port=${GODWIT_SANDBOX_REPLICA_PORT:-$default_replica_port}
@@ -452,8 +455,35 @@ write_env() { # dir
 		printf 'export GODWIT_TEST_FLAVOR=%q\n' "$flavor"
 		# restart-primary launches the primary again with the same names.
 		printf 'export GODWIT_SANDBOX_LCTN=%q\n' "${GODWIT_SANDBOX_LCTN:-0}"
+		printf 'export GODWIT_SANDBOX_DEFAULTS_FILE=%q\n' "$cnf_file"
 	} >"$tmp"
 	mv "$tmp" "$env_file"
+}
+
+# write_cnf: the primary's connection as an option file, for
+# godwit --defaults-file and the mariadb/mysql clients alike: a newcomer
+# points godwit at the sandbox without guessing its port or password, and
+# never at the host's own server on 3306 by mistake. TCP to 127.0.0.1, as
+# the tests connect (the socket of a chroot flavor lives under its root);
+# no ssl-mode, which MariaDB's client does not know.
+write_cnf() {
+	local tmp=$cnf_file.tmp
+	(
+		umask 077 # it holds a password
+		cat >"$tmp" <<-EOF
+			# Written by testdata/sandbox/sandbox.sh start; removed by stop.
+			# The $flavor sandbox's primary; its replica is 127.0.0.1:$replica_port
+			# (godwit --replica 127.0.0.1:$replica_port). For example:
+			#   godwit plan --defaults-file ${cnf_file#"$repo_root"/} --database D --table T --alter "ADD COLUMN c INT"
+			#   mariadb --defaults-file=${cnf_file#"$repo_root"/}
+			[client]
+			host = 127.0.0.1
+			port = $primary_port
+			user = $test_user
+			password = $test_password
+		EOF
+	)
+	mv "$tmp" "$cnf_file"
 }
 
 cmd_start() {
@@ -466,13 +496,19 @@ cmd_start() {
 		[ "$flavor" = "$asked" ] ||
 			die "a $flavor sandbox already runs with ${state_dir#"$repo_root"/}; stop it first"
 		say "already running (primary 127.0.0.1:$GODWIT_TEST_PORT, replica 127.0.0.1:$GODWIT_TEST_REPLICA_PORT, dir $GODWIT_SANDBOX_DIR)"
+		# A sandbox started before the option file existed gets one too.
+		if [ ! -f "$cnf_file" ]; then
+			primary_port=$GODWIT_TEST_PORT replica_port=$GODWIT_TEST_REPLICA_PORT
+			write_cnf
+		fi
+		say "godwit --defaults-file ${cnf_file#"$repo_root"/} connects to its primary"
 		return 0
 	fi
 	if [ -f "$env_file" ]; then
 		say "found a stale sandbox in $env_file; cleaning it up"
 		# A subshell: load_env switches to the stale sandbox's flavor.
 		(load_env && destroy "$GODWIT_SANDBOX_DIR") || die "could not clean up the stale sandbox"
-		rm -f "$env_file"
+		rm -f "$env_file" "$cnf_file"
 	fi
 	[ "$primary_port" != "$replica_port" ] || die "primary and replica ports must differ"
 	for p in "$primary_port" "$replica_port"; do
@@ -546,11 +582,14 @@ cmd_start() {
 	fi
 	wait_replication "$dir" "$deadline"
 
+	write_cnf
 	write_env "$dir"
 	trap - EXIT
 	t0=$(($(now_ms) - t0))
 	say "$flavor started in $((t0 / 1000)).$(printf %03d $((t0 % 1000)))s:" \
 		"primary 127.0.0.1:$primary_port, replica 127.0.0.1:$replica_port (env in ${env_file#"$repo_root"/})"
+	say "point godwit at it with --defaults-file ${cnf_file#"$repo_root"/} (host, port, user and password)," \
+		"e.g. godwit plan --defaults-file ${cnf_file#"$repo_root"/} --database D --table T --alter \"ADD COLUMN c INT\""
 }
 
 cmd_stop() {
@@ -568,7 +607,7 @@ cmd_stop() {
 	client=$(find_bin mariadb) || client= # without it, stop by signal
 	load_env
 	destroy "$GODWIT_SANDBOX_DIR" || die "could not stop the sandbox in $GODWIT_SANDBOX_DIR"
-	rm -f "$env_file"
+	rm -f "$env_file" "$cnf_file"
 	say "stopped"
 }
 
@@ -608,6 +647,7 @@ cmd_status() {
 	load_env
 	echo "flavor:  $flavor"
 	echo "dir:     $GODWIT_SANDBOX_DIR"
+	[ ! -f "$cnf_file" ] || echo "godwit:  --defaults-file ${cnf_file#"$repo_root"/}"
 	if ping_ok "$GODWIT_TEST_SOCKET"; then
 		echo "primary: up   127.0.0.1:$GODWIT_TEST_PORT"
 	else
