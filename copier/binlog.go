@@ -20,6 +20,7 @@ import (
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // the parser panics without a value driver
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 )
 
 // Position is a binlog file and offset.
@@ -416,7 +417,9 @@ func touches(eventSchema, query, schema, table string) touch {
 	if strings.EqualFold(q, "BEGIN") || strings.EqualFold(q, "COMMIT") {
 		return touchNone
 	}
+	done := sqlparse.Reading()
 	stmts, _, err := parser.New().ParseSQL(q)
+	done()
 	if err != nil {
 		if namesTable(eventSchema, q, schema, table) {
 			return touchDDL

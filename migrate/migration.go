@@ -14,6 +14,7 @@ import (
 
 	"github.com/godwit-db/godwit/copier"
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	"github.com/godwit-db/godwit/internal/tableinfo"
 	"github.com/godwit-db/godwit/migrate/alter"
 	"github.com/godwit-db/godwit/throttle"
@@ -253,10 +254,14 @@ func (m *migration) instantPath(ctx context.Context) (bool, error) {
 
 func (m *migration) preflight(ctx context.Context) error {
 	var err error
-	if m.change, err = alter.Parse(m.opt.Conn.Database, m.opt.Table, m.opt.Alter); err != nil {
+	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
 		return err
 	}
-	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
+	// The ALTER may name any charset or collation the server has.
+	if err := sqlparse.Register(ctx, m.db); err != nil {
+		return err
+	}
+	if m.change, err = alter.Parse(m.opt.Conn.Database, m.opt.Table, m.opt.Alter); err != nil {
 		return err
 	}
 	if m.opt.Conn.Database, m.opt.Table, err = foldNames(ctx, m.db, m.opt.Conn.Database, m.opt.Table); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	"github.com/godwit-db/godwit/internal/tableinfo"
 	"github.com/godwit-db/godwit/migrate/alter"
 )
@@ -153,6 +154,14 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	p := &Plan{Database: opt.Conn.Database, Table: opt.Table, Alter: strings.TrimSpace(opt.Alter), Clauses: []PlanClause{}}
 	m := &migration{opt: opt.Options, log: opt.Log}
 	var err error
+	if m.db, err = mysqlx.Open(ctx, opt.Conn); err != nil {
+		return nil, err
+	}
+	defer m.db.Close()
+	// The ALTER may name any charset or collation the server has.
+	if err := sqlparse.Register(ctx, m.db); err != nil {
+		return nil, err
+	}
 	if m.change, err = alter.Parse(opt.Conn.Database, opt.Table, opt.Alter); err != nil {
 		if err := p.addErr("alter", err); err != nil {
 			return nil, err
@@ -160,10 +169,6 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 		return p.finish(), nil
 	}
 	p.Alter = m.change.Clause
-	if m.db, err = mysqlx.Open(ctx, opt.Conn); err != nil {
-		return nil, err
-	}
-	defer m.db.Close()
 	if opt.Conn.Database, opt.Table, err = foldNames(ctx, m.db, opt.Conn.Database, opt.Table); err != nil {
 		return nil, err
 	}

@@ -168,6 +168,7 @@ const (
 	ErrDeadlock        = 1213
 	ErrNoSuchTable     = 1146
 	ErrDupEntry        = 1062
+	ErrBadField        = 1054 // unknown column
 )
 
 // Processlist names the table that lists the server's sessions. MySQL's

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	"github.com/godwit-db/godwit/migrate"
 )
 
@@ -127,6 +128,10 @@ func (a *applier) run(ctx context.Context) error {
 		return err
 	}
 	defer a.db.Close()
+	// The files may name any charset or collation the server has.
+	if err := sqlparse.Register(ctx, a.db); err != nil {
+		return err
+	}
 	a.hist = &history{db: a.db, schema: a.opt.Conn.Database}
 	if !a.opt.DryRun {
 		release, err := lock(ctx, a.db, a.opt.Conn.Database)
