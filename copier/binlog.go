@@ -410,7 +410,8 @@ const (
 // touches says what a statement from the binlog does to the table. The
 // statement is parsed; one the parser cannot read (a CREATE TRIGGER,
 // MariaDB's own syntax) counts as DDL on the table when it names it (see
-// namesTable), since a false alarm costs a rerun and a miss costs data: a
+// namesTable), unless it is about a stored program (see storedProgram),
+// since a false alarm costs a rerun and a miss costs data: a
 // trigger created on the table would leave with the old table at the swap.
 func touches(eventSchema, query, schema, table string) touch {
 	q := strings.TrimSpace(query)
@@ -421,6 +422,9 @@ func touches(eventSchema, query, schema, table string) touch {
 	stmts, _, err := parser.New().ParseSQL(q)
 	done()
 	if err != nil {
+		if isStoredProgram(q) {
+			return touchNone
+		}
 		if namesTable(eventSchema, q, schema, table) {
 			return touchDDL
 		}
@@ -429,6 +433,8 @@ func touches(eventSchema, query, schema, table string) touch {
 	for _, st := range stmts {
 		kind, target := touchDDL, ast.Node(st)
 		switch st := st.(type) {
+		case *ast.ProcedureInfo, *ast.DropProcedureStmt:
+			continue // a stored program: see storedProgram
 		case ast.DDLNode:
 		case *ast.InsertStmt: // INSERT INTO x SELECT ... FROM t writes x only
 			kind, target = touchWrite, st.Table
