@@ -45,7 +45,8 @@ type migration struct {
 	throttleMu    sync.Mutex
 	throttleState throttle.State
 
-	instant bool // the server can make the change without a copy
+	instant bool   // the server can make the change without a copy
+	ddlMode string // the sql_mode the ALTER runs under (sqlmode.go)
 
 	deferred []deferredIndex // the shadow's indexes built after the copy (indexes.go)
 
@@ -269,6 +270,9 @@ func (m *migration) preflight(ctx context.Context) error {
 	}
 	m.summary.Table, m.status.schema, m.status.table = m.opt.Table, m.opt.Conn.Database, m.opt.Table
 	if m.server, err = readServer(ctx, m.db); err != nil {
+		return err
+	}
+	if m.ddlMode, err = ddlSQLMode(ctx, m.db, m.opt.SQLMode); err != nil {
 		return err
 	}
 	warning, err := checkServerVersion(m.server)

@@ -192,6 +192,9 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	if err := p.structural(ctx, m); err != nil {
 		return nil, err
 	}
+	if err := p.sqlMode(ctx, m); err != nil {
+		return nil, err
+	}
 	var notes []string
 	m.shadow, notes = predictTable(m.source, m.change, env)
 	p.NotChecked = append(p.NotChecked, notes...)
@@ -409,4 +412,23 @@ func repartitions(ch *alter.Change) bool {
 		}
 	}
 	return false
+}
+
+// sqlMode reports whether the ALTER passes the sql_mode it will meet
+// (sqlmode.go), tried on an empty temporary copy of the table.
+func (p *Plan) sqlMode(ctx context.Context, m *migration) error {
+	var err error
+	if m.ddlMode, err = ddlSQLMode(ctx, m.db, m.opt.SQLMode); err != nil {
+		return p.addErr("sql-mode", err)
+	}
+	told, err := m.trialAlter(ctx)
+	switch {
+	case err != nil:
+		return p.addErr("sql-mode", err)
+	case !told:
+		p.NotChecked = append(p.NotChecked, fmt.Sprintf("whether sql_mode '%s' allows the ALTER: an empty temporary copy of the table refused it under any mode", m.ddlMode))
+	default:
+		p.add(PlanCheck{Check: "sql-mode", Status: CheckOK, Message: fmt.Sprintf("the ALTER passes sql_mode '%s' on an empty temporary copy of the table", m.ddlMode)})
+	}
+	return nil
 }
