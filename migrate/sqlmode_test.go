@@ -17,17 +17,25 @@ const strictSQLMode = "STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FO
 // zeroInDateDefault is an ALTER that NO_ZERO_IN_DATE refuses natively.
 const zeroInDateDefault = "MODIFY dt DATETIME NOT NULL DEFAULT '1970-00-00 00:00:00'"
 
-// strictServer sets the server's global sql_mode to strictSQLMode for
-// the test, and back at its end.
-func strictServer(t *testing.T, sb *sandboxtest.Sandbox) {
+// strictServer sets the server's global sql_mode to strictSQLMode until
+// restore, or the test's end. Keep the time short: the sessions other
+// tests open meanwhile start with it too.
+func strictServer(t *testing.T, sb *sandboxtest.Sandbox) (restore func()) {
 	t.Helper()
 	old := sb.Strings(t, "SELECT @@GLOBAL.sql_mode")[0]
 	sb.Exec(t, "SET GLOBAL sql_mode = ?", strictSQLMode)
-	t.Cleanup(func() {
+	var done bool
+	restore = func() {
+		if done {
+			return
+		}
+		done = true
 		if _, err := sb.DB.Exec("SET GLOBAL sql_mode = ?", old); err != nil {
 			t.Errorf("restore the global sql_mode: %v", err)
 		}
-	})
+	}
+	t.Cleanup(restore)
+	return restore
 }
 
 // session runs queries on one session of sb under mode.
@@ -74,7 +82,7 @@ func TestAlterUnderServerSQLMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	before := zeroDateTable(ctx, t, sb)
-	strictServer(t, sb)
+	restore := strictServer(t, sb)
 
 	// The premise: natively, the application's sessions cannot.
 	sb.Exec(t, "CREATE TABLE e_native LIKE e")
@@ -112,10 +120,16 @@ func TestAlterUnderServerSQLMode(t *testing.T) {
 		t.Fatalf("rows after the migration: %q, want %q", after, before)
 	}
 	sb.Exec(t, "DROP TABLE _e_old")
+	restore()
 
-	// --sql-mode: the application's sessions run a permissive mode.
-	permissive := "NO_ENGINE_SUBSTITUTION"
+	// --sql-mode names the mode: strict refuses, permissive allows.
 	opt := options(sb, "e", zeroInDateDefault)
+	strict := strictSQLMode
+	opt.SQLMode = &strict
+	if _, err := migrate.Run(ctx, opt); !errors.As(err, &r) || r.Check != "alter" || !strings.Contains(r.Reason, "--sql-mode") {
+		t.Fatalf("migrate with --sql-mode %s: %v, want the ALTER refused", strict, err)
+	}
+	permissive := "NO_ENGINE_SUBSTITUTION"
 	opt.SQLMode = &permissive
 	if _, err := migrate.Run(ctx, opt); err != nil {
 		t.Fatalf("migrate with --sql-mode %s: %v", permissive, err)
@@ -129,11 +143,13 @@ func TestAlterUnderServerSQLMode(t *testing.T) {
 		t.Errorf("migrate with --sql-mode %q: %v, want it refused", bad, err)
 	}
 
-	// Under writes, with the strict mode: the copy path is unchanged.
+	// Under writes, the ALTER under the server's mode: the copy path is unchanged.
 	model := workloadTable(ctx, t, sb, 5000, 41)
 	run := workload.Start(ctx, sb.DB, "t", model, workload.Options{Writers: 2, Rate: 200, Seed: 42})
 	time.Sleep(200 * time.Millisecond)
-	_, err = migrate.Run(ctx, options(sb, "t", "ADD COLUMN w DATE NOT NULL DEFAULT '2001-02-03'"))
+	opt = options(sb, "t", "ADD COLUMN w DATE NOT NULL DEFAULT '2001-02-03'")
+	opt.SQLMode = &strict
+	_, err = migrate.Run(ctx, opt)
 	time.Sleep(200 * time.Millisecond)
 	stats, werr := run.Stop()
 	if err != nil || werr != nil {
