@@ -54,7 +54,7 @@ func (m *migration) trialAlter(ctx context.Context) (told bool, err error) {
 	}
 	defer conn.Close()
 	// The session goes, and its temporary table with it, whatever happens.
-	defer conn.Raw(func(any) error { return driver.ErrBadConn }) //nolint:errcheck
+	defer func() { _ = conn.Raw(func(any) error { return driver.ErrBadConn }) }()
 	trial := mysqlx.QT(m.opt.Conn.Database, "_"+m.opt.Table+"_plan")
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("%sCREATE TEMPORARY TABLE %s LIKE %s", mysqlx.Tag, trial, mysqlx.QT(m.opt.Conn.Database, m.opt.Table))); err != nil {
 		return false, nil // no CREATE TEMPORARY TABLES privilege, say: not told

@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"strings"
 	"testing"
@@ -45,7 +46,8 @@ func session(ctx context.Context, t *testing.T, sb *sandboxtest.Sandbox, mode st
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Raw(func(any) error { return errors.New("discard: its sql_mode is the test's") }) //nolint:errcheck
+	// Discarded, not pooled: its sql_mode is the test's.
+	defer func() { _ = conn.Raw(func(any) error { return driver.ErrBadConn }) }()
 	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = "+mode); err != nil {
 		t.Fatal(err)
 	}
