@@ -10,7 +10,7 @@ import (
 
 // sqlModeWords is what an sql_mode value is made of: mode names separated
 // by commas. Anything else would be SQL in a SET statement.
-var sqlModeWords = regexp.MustCompile(`^[A-Za-z0-9_]*(?:\s*,\s*[A-Za-z0-9_]+)*$`)
+var sqlModeWords = regexp.MustCompile(`^(?:[A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)?$`)
 
 // CheckSQLMode refuses a value that is not a list of mode names, such as
 // "STRICT_TRANS_TABLES,NO_ZERO_DATE" ("" is the empty mode).
