@@ -198,7 +198,6 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	var notes []string
 	m.shadow, notes = predictTable(m.source, m.change, env)
 	p.NotChecked = append(p.NotChecked, notes...)
-	p.NotChecked = append(p.NotChecked, "whether the server accepts the ALTER: the planner does not run it (migrate first applies it to an empty shadow table and stops if the server rejects it)")
 	if err := p.newKey(m); err != nil {
 		return nil, err
 	}
@@ -414,8 +413,9 @@ func repartitions(ch *alter.Change) bool {
 	return false
 }
 
-// sqlMode reports whether the ALTER passes the sql_mode it will meet
-// (sqlmode.go), tried on an empty temporary copy of the table.
+// sqlMode reports whether the server accepts the ALTER under the sql_mode
+// it will meet (sqlmode.go), tried on an empty temporary copy of the
+// table.
 func (p *Plan) sqlMode(ctx context.Context, m *migration) error {
 	var err error
 	if m.ddlMode, err = ddlSQLMode(ctx, m.db, m.opt.SQLMode); err != nil {
@@ -426,9 +426,10 @@ func (p *Plan) sqlMode(ctx context.Context, m *migration) error {
 	case err != nil:
 		return p.addErr("sql-mode", err)
 	case !told:
-		p.NotChecked = append(p.NotChecked, fmt.Sprintf("whether sql_mode '%s' allows the ALTER: an empty temporary copy of the table refused it under any mode", m.ddlMode))
+		p.NotChecked = append(p.NotChecked, "whether the server accepts the ALTER: an empty temporary copy of the table could not tell "+
+			"(migrate first applies it to an empty shadow table and stops if the server rejects it)")
 	default:
-		p.add(PlanCheck{Check: "sql-mode", Status: CheckOK, Message: fmt.Sprintf("the ALTER passes sql_mode '%s' on an empty temporary copy of the table", m.ddlMode)})
+		p.add(PlanCheck{Check: "sql-mode", Status: CheckOK, Message: fmt.Sprintf("the server accepts the ALTER on an empty temporary copy of the table under sql_mode '%s'", m.ddlMode)})
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func (m *migration) createShadow(ctx context.Context) (err error) {
 	m.instant = m.tryInstant(ctx, mysqlx.QT(db, shadow))
 	if !m.instant {
 		if err := mysqlx.ExecUnderSQLMode(ctx, m.db, m.ddlMode, fmt.Sprintf("%sALTER TABLE %s %s", mysqlx.Tag, mysqlx.QT(db, shadow), m.change.Clause)); err != nil {
-			return m.refuseAlter(err)
+			return m.refuseAlter("the shadow table", err)
 		}
 	}
 	m.shadow, err = tableinfo.Load(ctx, m.db, db, shadow)

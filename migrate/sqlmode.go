@@ -29,15 +29,16 @@ func ddlSQLMode(ctx context.Context, db *sql.DB, named *string) (string, error) 
 	return mysqlx.GlobalSQLMode(ctx, db)
 }
 
-// refuseAlter is the refusal of an ALTER the server rejected on the
-// empty shadow; it names the sql_mode, often the reason.
-func (m *migration) refuseAlter(err error) *Refusal {
+// refuseAlter is the refusal of an ALTER the server rejected on an empty
+// copy of the table (where: the shadow, or the planner's trial); it names
+// the sql_mode, often the reason.
+func (m *migration) refuseAlter(where string, err error) *Refusal {
 	source := "the server's global sql_mode, which a native ALTER gets"
 	if m.opt.SQLMode != nil {
 		source = "the sql_mode given with --sql-mode"
 	}
 	return refuse("alter", "Fix the ALTER (or pass --sql-mode with the mode your application's sessions use); nothing was changed on the original table.",
-		"the server rejected the ALTER on the shadow table under sql_mode '%s' (%s): %v", m.ddlMode, source, err)
+		"the server rejected the ALTER on %s under sql_mode '%s' (%s): %v", where, m.ddlMode, source, err)
 }
 
 // trialAlter is the planner's dry run of the ALTER: on an empty TEMPORARY
@@ -78,5 +79,5 @@ func (m *migration) trialAlter(ctx context.Context) (told bool, err error) {
 	if try(mysqlx.SessionSQLMode) != nil {
 		return false, nil
 	}
-	return true, m.refuseAlter(modeErr)
+	return true, m.refuseAlter("an empty temporary copy of the table", modeErr)
 }
