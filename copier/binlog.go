@@ -20,6 +20,7 @@ import (
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // the parser panics without a value driver
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 )
 
 // Position is a binlog file and offset.
@@ -409,15 +410,21 @@ const (
 // touches says what a statement from the binlog does to the table. The
 // statement is parsed; one the parser cannot read (a CREATE TRIGGER,
 // MariaDB's own syntax) counts as DDL on the table when it names it (see
-// namesTable), since a false alarm costs a rerun and a miss costs data: a
+// namesTable), unless it is about a stored program (see storedProgram),
+// since a false alarm costs a rerun and a miss costs data: a
 // trigger created on the table would leave with the old table at the swap.
 func touches(eventSchema, query, schema, table string) touch {
 	q := strings.TrimSpace(query)
 	if strings.EqualFold(q, "BEGIN") || strings.EqualFold(q, "COMMIT") {
 		return touchNone
 	}
+	done := sqlparse.Reading()
 	stmts, _, err := parser.New().ParseSQL(q)
+	done()
 	if err != nil {
+		if isStoredProgram(q) {
+			return touchNone
+		}
 		if namesTable(eventSchema, q, schema, table) {
 			return touchDDL
 		}
@@ -426,6 +433,8 @@ func touches(eventSchema, query, schema, table string) touch {
 	for _, st := range stmts {
 		kind, target := touchDDL, ast.Node(st)
 		switch st := st.(type) {
+		case *ast.ProcedureInfo, *ast.DropProcedureStmt:
+			continue // a stored program: see storedProgram
 		case ast.DDLNode:
 		case *ast.InsertStmt: // INSERT INTO x SELECT ... FROM t writes x only
 			kind, target = touchWrite, st.Table

@@ -84,6 +84,33 @@ func TestTouches(t *testing.T) {
 		{"trigger on the table in another schema", "other", "CREATE TRIGGER ai AFTER INSERT ON orders FOR EACH ROW SET @n = 1", touchNone},
 		{"trigger on another schema's table", db, "CREATE TRIGGER ai AFTER INSERT ON other.orders FOR EACH ROW SET @n = 1", touchNone},
 		{"trigger on a table with the name inside", db, "CREATE TRIGGER orders_ai AFTER INSERT ON orders_archive FOR EACH ROW SET @n = 1", touchNone},
+
+		// Events and stored programs never change the table's definition,
+		// even named like it or with a body that changes it.
+		{"create event", db, "CREATE EVENT orders ON SCHEDULE EVERY 1 DAY DO DELETE FROM orders WHERE id < 0", touchNone},
+		{"create event as logged", db, "CREATE DEFINER=`root`@`localhost` EVENT `orders` ON SCHEDULE EVERY 1 DAY STARTS '2026-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO ALTER TABLE orders ADD COLUMN x INT", touchNone},
+		{"create event with godwit tag", db, "/* godwit */ CREATE EVENT IF NOT EXISTS orders ON SCHEDULE AT CURRENT_TIMESTAMP DO TRUNCATE orders", touchNone},
+		{"create or replace event", db, "CREATE OR REPLACE DEFINER='app'@'%' EVENT shop.orders ON SCHEDULE EVERY 1 HOUR DO DELETE FROM orders", touchNone},
+		{"alter event", db, "ALTER EVENT orders DISABLE", touchNone},
+		{"alter event as logged", db, "ALTER DEFINER=`root`@`localhost` EVENT `orders` ON SCHEDULE EVERY 2 DAY DO DROP TABLE orders", touchNone},
+		{"alter event current_user", db, "ALTER DEFINER=CURRENT_USER() EVENT orders ENABLE", touchNone},
+		{"drop event", db, "DROP EVENT IF EXISTS `orders`", touchNone},
+		{"create procedure", db, "CREATE PROCEDURE orders() BEGIN UPDATE orders SET a = 1; END", touchNone},
+		{"create procedure as logged", db, "CREATE DEFINER=`root`@`localhost` PROCEDURE `orders`() BEGIN ALTER TABLE orders ADD COLUMN x INT; END", touchNone},
+		{"alter procedure", db, "ALTER PROCEDURE orders COMMENT 'archive'", touchNone},
+		{"drop procedure", db, "DROP PROCEDURE IF EXISTS orders", touchNone},
+		{"create function", db, "CREATE DEFINER=`root`@`localhost` FUNCTION `orders`(n INT) RETURNS int(11) DETERMINISTIC RETURN (SELECT COUNT(*) FROM orders)", touchNone},
+		{"create aggregate function", db, "CREATE AGGREGATE FUNCTION orders RETURNS INTEGER SONAME 'x.so'", touchNone},
+		{"alter function", db, "ALTER FUNCTION orders SQL SECURITY INVOKER", touchNone},
+		{"drop function", db, "DROP FUNCTION orders", touchNone},
+		{"create package", db, "CREATE PACKAGE BODY orders AS PROCEDURE p AS BEGIN DELETE FROM orders; END; END", touchNone},
+
+		// What only looks like one still counts.
+		{"trigger defined by an account named event", db, "CREATE DEFINER=`event`@`%` TRIGGER ai AFTER INSERT ON orders FOR EACH ROW SET @n = 1", touchDDL},
+		{"table named event renamed onto it", db, "ALTER TABLE event WAIT 1 RENAME TO orders", touchDDL},
+		{"rename onto from a table named procedure", db, "RENAME TABLE `procedure` TO orders", touchDDL},
+		{"executable comment", db, "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER ai AFTER INSERT ON orders FOR EACH ROW SET @n = 1 */", touchDDL},
+		{"alter unparseable after an event", db, "ALTER TABLE orders WAIT 1 ADD COLUMN event INT", touchDDL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := touches(tc.eventSchema, tc.query, db, table); got != tc.want {

@@ -29,7 +29,7 @@ func (m *migration) tryInstant(ctx context.Context, shadow string) bool {
 			return false // a partition clause must come last; it never is instant
 		}
 	}
-	_, err := m.db.ExecContext(ctx, fmt.Sprintf("%sALTER TABLE %s %s, ALGORITHM=INSTANT", mysqlx.Tag, shadow, m.change.Clause))
+	err := mysqlx.ExecUnderSQLMode(ctx, m.db, m.ddlMode, fmt.Sprintf("%sALTER TABLE %s %s, ALGORITHM=INSTANT", mysqlx.Tag, shadow, m.change.Clause))
 	if err != nil {
 		m.log.Info("not an instant change; copying online", "reason", err)
 	}
@@ -51,6 +51,11 @@ func (m *migration) runInstant(ctx context.Context) (bool, error) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, lockSeconds(m.opt.CutoverLockTimeout))); err != nil {
 		return false, err
 	}
+	restore, err := mysqlx.SetSQLMode(ctx, conn, m.ddlMode)
+	if err != nil {
+		return false, err
+	}
+	defer restore()
 	q := fmt.Sprintf("%sALTER TABLE %s %s, ALGORITHM=INSTANT", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, m.opt.Table), m.change.Clause)
 	for attempt := 1; ; attempt++ {
 		start := time.Now()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/godwit-db/godwit/copier"
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	"github.com/godwit-db/godwit/internal/tableinfo"
 	"github.com/godwit-db/godwit/migrate/alter"
 	"github.com/godwit-db/godwit/throttle"
@@ -44,7 +45,8 @@ type migration struct {
 	throttleMu    sync.Mutex
 	throttleState throttle.State
 
-	instant bool // the server can make the change without a copy
+	instant bool   // the server can make the change without a copy
+	ddlMode string // the sql_mode the ALTER runs under (sqlmode.go)
 
 	deferred []deferredIndex // the shadow's indexes built after the copy (indexes.go)
 
@@ -253,10 +255,14 @@ func (m *migration) instantPath(ctx context.Context) (bool, error) {
 
 func (m *migration) preflight(ctx context.Context) error {
 	var err error
-	if m.change, err = alter.Parse(m.opt.Conn.Database, m.opt.Table, m.opt.Alter); err != nil {
+	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
 		return err
 	}
-	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
+	// The ALTER may name any charset or collation the server has.
+	if err := sqlparse.Register(ctx, m.db); err != nil {
+		return err
+	}
+	if m.change, err = alter.Parse(m.opt.Conn.Database, m.opt.Table, m.opt.Alter); err != nil {
 		return err
 	}
 	if m.opt.Conn.Database, m.opt.Table, err = foldNames(ctx, m.db, m.opt.Conn.Database, m.opt.Table); err != nil {
@@ -264,6 +270,9 @@ func (m *migration) preflight(ctx context.Context) error {
 	}
 	m.summary.Table, m.status.schema, m.status.table = m.opt.Table, m.opt.Conn.Database, m.opt.Table
 	if m.server, err = readServer(ctx, m.db); err != nil {
+		return err
+	}
+	if m.ddlMode, err = ddlSQLMode(ctx, m.db, m.opt.SQLMode); err != nil {
 		return err
 	}
 	warning, err := checkServerVersion(m.server)

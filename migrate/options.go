@@ -48,6 +48,11 @@ type Options struct {
 	// to Replicas, each verified by its server id (replicas_discover.go).
 	DiscoverReplicas bool
 
+	// SQLMode is the sql_mode the ALTER is judged under, on the shadow
+	// and in an instant change: nil for the server's global one, which a
+	// native ALTER from a new session gets (sqlmode.go).
+	SQLMode *string
+
 	Log    *slog.Logger
 	Report func(Event) // progress and phase changes; nil is quiet
 }

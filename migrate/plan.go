@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	"github.com/godwit-db/godwit/internal/tableinfo"
 	"github.com/godwit-db/godwit/migrate/alter"
 )
@@ -153,6 +154,14 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	p := &Plan{Database: opt.Conn.Database, Table: opt.Table, Alter: strings.TrimSpace(opt.Alter), Clauses: []PlanClause{}}
 	m := &migration{opt: opt.Options, log: opt.Log}
 	var err error
+	if m.db, err = mysqlx.Open(ctx, opt.Conn); err != nil {
+		return nil, err
+	}
+	defer m.db.Close()
+	// The ALTER may name any charset or collation the server has.
+	if err := sqlparse.Register(ctx, m.db); err != nil {
+		return nil, err
+	}
 	if m.change, err = alter.Parse(opt.Conn.Database, opt.Table, opt.Alter); err != nil {
 		if err := p.addErr("alter", err); err != nil {
 			return nil, err
@@ -160,10 +169,6 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 		return p.finish(), nil
 	}
 	p.Alter = m.change.Clause
-	if m.db, err = mysqlx.Open(ctx, opt.Conn); err != nil {
-		return nil, err
-	}
-	defer m.db.Close()
 	if opt.Conn.Database, opt.Table, err = foldNames(ctx, m.db, opt.Conn.Database, opt.Table); err != nil {
 		return nil, err
 	}
@@ -187,10 +192,12 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	if err := p.structural(ctx, m); err != nil {
 		return nil, err
 	}
+	if err := p.sqlMode(ctx, m); err != nil {
+		return nil, err
+	}
 	var notes []string
 	m.shadow, notes = predictTable(m.source, m.change, env)
 	p.NotChecked = append(p.NotChecked, notes...)
-	p.NotChecked = append(p.NotChecked, "whether the server accepts the ALTER: the planner does not run it (migrate first applies it to an empty shadow table and stops if the server rejects it)")
 	if err := p.newKey(m); err != nil {
 		return nil, err
 	}
@@ -404,4 +411,25 @@ func repartitions(ch *alter.Change) bool {
 		}
 	}
 	return false
+}
+
+// sqlMode reports whether the server accepts the ALTER under the sql_mode
+// it will meet (sqlmode.go), tried on an empty temporary copy of the
+// table.
+func (p *Plan) sqlMode(ctx context.Context, m *migration) error {
+	var err error
+	if m.ddlMode, err = ddlSQLMode(ctx, m.db, m.opt.SQLMode); err != nil {
+		return p.addErr("sql-mode", err)
+	}
+	told, err := m.trialAlter(ctx)
+	switch {
+	case err != nil:
+		return p.addErr("sql-mode", err)
+	case !told:
+		p.NotChecked = append(p.NotChecked, "whether the server accepts the ALTER: an empty temporary copy of the table could not tell "+
+			"(migrate first applies it to an empty shadow table and stops if the server rejects it)")
+	default:
+		p.add(PlanCheck{Check: "sql-mode", Status: CheckOK, Message: fmt.Sprintf("the server accepts the ALTER on an empty temporary copy of the table under sql_mode '%s'", m.ddlMode)})
+	}
+	return nil
 }

@@ -25,8 +25,8 @@ func (m *migration) createShadow(ctx context.Context) (err error) {
 	m.created = append(m.created, shadow)
 	m.instant = m.tryInstant(ctx, mysqlx.QT(db, shadow))
 	if !m.instant {
-		if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sALTER TABLE %s %s", mysqlx.Tag, mysqlx.QT(db, shadow), m.change.Clause)); err != nil {
-			return refuse("alter", "Fix the ALTER; nothing was changed on the original table.", "the server rejected the ALTER on the shadow table: %v", err)
+		if err := mysqlx.ExecUnderSQLMode(ctx, m.db, m.ddlMode, fmt.Sprintf("%sALTER TABLE %s %s", mysqlx.Tag, mysqlx.QT(db, shadow), m.change.Clause)); err != nil {
+			return m.refuseAlter("the shadow table", err)
 		}
 	}
 	m.shadow, err = tableinfo.Load(ctx, m.db, db, shadow)

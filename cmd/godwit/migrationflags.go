@@ -5,13 +5,15 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/godwit-db/godwit/internal/mysqlx"
 	"github.com/godwit-db/godwit/migrate"
 )
 
 // registerMigrationFlags registers the settings of a migration that the
 // commands running migrations share (migrate, apply): replicas and the
 // throttle, the chunk time, the cut-over budget and retries,
-// --postpone-cutover, --force-copy, --defer-indexes and --drop-old.
+// --postpone-cutover, --force-copy, --defer-indexes, --drop-old and
+// --sql-mode.
 // checkMigrateFlags validates them.
 func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[]string) {
 	fs.StringSliceVar(replicas, "replica", nil, "host:port of a replica whose lag throttles the copy (repeatable; same user and password)")
@@ -40,5 +42,33 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	fs.DurationVar(&opt.KillBlockersAfter, "kill-blockers-after", 0, "kill a session blocking the cut-over once its transaction is older than this (0: never; wait for it)")
 	// Here rather than with migrate's other postponements: a release
 	// pipeline (apply) may want each copy held for an operator too.
+	registerSQLMode(fs, &opt.SQLMode)
 	fs.BoolVar(&opt.PostponeCutover, "postpone-cutover", false, "copy, verify and keep in sync, then wait for godwit cutover (on that table) before swapping; an instant change does not wait: add --force-copy")
 }
+
+// registerSQLMode registers --sql-mode, which sets *dst; unset, the ALTER
+// meets the server's global sql_mode.
+func registerSQLMode(fs *pflag.FlagSet, dst **string) {
+	fs.Var(sqlModeValue{dst}, "sql-mode", "the sql_mode the ALTER is judged under, as a native ALTER from your application's sessions would be, "+
+		"e.g. STRICT_TRANS_TABLES,NO_ZERO_DATE (default: the server's global sql_mode); the copy itself keeps accepting the values already in the table")
+}
+
+// sqlModeValue is --sql-mode's value: mode names separated by commas.
+type sqlModeValue struct{ dst **string }
+
+func (v sqlModeValue) String() string {
+	if v.dst == nil || *v.dst == nil {
+		return ""
+	}
+	return **v.dst
+}
+
+func (v sqlModeValue) Set(s string) error {
+	if err := mysqlx.CheckSQLMode(s); err != nil {
+		return err
+	}
+	*v.dst = &s
+	return nil
+}
+
+func (v sqlModeValue) Type() string { return "modes" }

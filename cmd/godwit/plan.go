@@ -132,6 +132,7 @@ Exit codes:
 	fs.DurationVar(&opt.ChunkTime, "chunk-time", 250*time.Millisecond, "migrate's target duration of one copy chunk (for the chunk size check)")
 	fs.StringSliceVar(&replicas, "replica", nil, "host:port of a replica whose lag to report (repeatable; same user and password)")
 	fs.DurationVar(&opt.Throttle.MaxLag, "max-lag", 2*time.Second, "migrate's --max-lag: a replica lagging more now is reported")
+	registerSQLMode(fs, &opt.SQLMode)
 	fs.IntVar(&opt.SampleRows, "sample-rows", 20_000, "rows read (in key order) to time the estimate")
 	fs.StringVar(&output, "output", "text", "text (for people) or json (one JSON document)")
 	return cmd

@@ -103,11 +103,17 @@ func (c Config) driverConfig() *mysql.Config {
 		"lock_wait_timeout": "5",
 		// Seconds: the longest godwit holds out for a row lock.
 		"innodb_lock_wait_timeout": "3",
-		"sql_mode":                 "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+		"sql_mode":                 "'" + SessionSQLMode + "'",
 	}
 	maps.Copy(mc.Params, c.SessionVars)
 	return mc
 }
+
+// SessionSQLMode is the sql_mode of godwit's sessions: strict, yet
+// accepting the zero dates already in a table, and keeping explicit zeros
+// in AUTO_INCREMENT columns. DDL that defines a table runs under the mode
+// a native ALTER would get instead (ExecUnderSQLMode).
+const SessionSQLMode = "STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 
 // Open opens a pool and checks that the server answers.
 func Open(ctx context.Context, c Config) (*sql.DB, error) {
@@ -169,6 +175,7 @@ const (
 	ErrNoSuchTable     = 1146
 	ErrNoSuchDatabase  = 1049
 	ErrDupEntry        = 1062
+	ErrBadField        = 1054 // unknown column
 )
 
 // Processlist names the table that lists the server's sessions. MySQL's

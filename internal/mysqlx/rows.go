@@ -36,3 +36,18 @@ func QueryMaps(ctx context.Context, db *sql.DB, query string, args ...any) ([]ma
 	}
 	return out, rows.Err()
 }
+
+// Rows runs a query and calls scan for each of its rows.
+func Rows(ctx context.Context, db *sql.DB, scan func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := db.QueryContext(ctx, Tag+query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	// The parser panics without a driver for literal values.
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
 )
 
@@ -26,6 +27,7 @@ func Parse(database, table, input string) (*Change, error) {
 	if table == "" {
 		return nil, fmt.Errorf("alter: parse: no table name given")
 	}
+	defer sqlparse.Reading()()
 	text := strings.TrimSpace(input)
 	if onlySemicolons(text) {
 		return nil, refuseEmpty()

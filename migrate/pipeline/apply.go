@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	"github.com/godwit-db/godwit/migrate"
 )
 
@@ -83,6 +84,7 @@ type applier struct {
 	flagged []string // statements refused only for a missing flag: one line each
 	flags   []string // the flags they need
 	touched map[string]touch
+	sqlMode string // what statements run directly run under: --sql-mode, or the server's global one
 }
 
 // Apply applies the pending files, or plans them with DryRun. The
@@ -127,6 +129,15 @@ func (a *applier) run(ctx context.Context) error {
 		return err
 	}
 	defer a.db.Close()
+	// The files may name any charset or collation the server has.
+	if err := sqlparse.Register(ctx, a.db); err != nil {
+		return err
+	}
+	if a.opt.Migrate.SQLMode != nil {
+		a.sqlMode = *a.opt.Migrate.SQLMode
+	} else if a.sqlMode, err = mysqlx.GlobalSQLMode(ctx, a.db); err != nil {
+		return err
+	}
 	a.hist = &history{db: a.db, schema: a.opt.Conn.Database}
 	if !a.opt.DryRun {
 		release, err := lock(ctx, a.db, a.opt.Conn.Database)
@@ -393,7 +404,7 @@ func (a *applier) applyStatement(ctx context.Context, pf *pendingFile, i int) er
 	}
 	switch r.Route {
 	case RouteDirect:
-		attempts, err := runDirect(ctx, a.db, pf.stmts[i].Text, a.opt.Migrate.CutoverLockTimeout, a.opt.Migrate.CutoverRetries, a.opt.Log)
+		attempts, err := runDirect(ctx, a.db, pf.stmts[i].Text, a.sqlMode, a.opt.Migrate.CutoverLockTimeout, a.opt.Migrate.CutoverRetries, a.opt.Log)
 		if attempts > 1 {
 			sr.Note = fmt.Sprintf("ran at attempt %d (the table's lock was busy)", attempts)
 		}

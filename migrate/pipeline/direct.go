@@ -23,7 +23,7 @@ import (
 // DDL the client gives up on may still complete on the server, and the
 // history must say what happened. Each attempt is bounded by the lock
 // wait and the statement's own (short) work.
-func runDirect(ctx context.Context, db *sql.DB, text string, lockTimeout time.Duration, retries int, log *slog.Logger) (attempts int, err error) {
+func runDirect(ctx context.Context, db *sql.DB, text, sqlMode string, lockTimeout time.Duration, retries int, log *slog.Logger) (attempts int, err error) {
 	run := context.WithoutCancel(ctx)
 	conn, err := db.Conn(run)
 	if err != nil {
@@ -34,6 +34,13 @@ func runDirect(ctx context.Context, db *sql.DB, text string, lockTimeout time.Du
 	if _, err := conn.ExecContext(run, fmt.Sprintf("%sSET SESSION lock_wait_timeout = %d", mysqlx.Tag, secs)); err != nil {
 		return 0, err
 	}
+	// As natively: a table the application's sessions could not make,
+	// godwit does not make either.
+	restore, err := mysqlx.SetSQLMode(run, conn, sqlMode)
+	if err != nil {
+		return 0, err
+	}
+	defer restore()
 	for attempt := 1; ; attempt++ {
 		_, err := conn.ExecContext(run, mysqlx.Tag+text)
 		if err == nil {

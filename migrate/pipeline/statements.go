@@ -8,6 +8,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
 	// The parser panics without a driver for literal values.
+	"github.com/godwit-db/godwit/internal/sqlparse"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
 )
 
@@ -41,7 +42,9 @@ func (e *SplitError) Unwrap() error { return e.Err }
 func Split(f File) ([]Statement, error) {
 	// SetMariaDB is left off, as in alter.Parse: in this parser version it
 	// changes nothing a schema change uses.
+	done := sqlparse.Reading()
 	nodes, _, err := parser.New().Parse(f.Text, "", "")
+	done()
 	if err != nil {
 		return nil, &SplitError{File: f.Name, Err: err}
 	}
@@ -97,6 +100,7 @@ func hidesSQL(text string) bool {
 	if !strings.Contains(text, "/*M!") {
 		return false
 	}
+	defer sqlparse.Reading()()
 	a, _ := parser.NormalizeDigest(strings.ReplaceAll(text, "/*M!", "/*!"))
 	b, _ := parser.NormalizeDigest(text)
 	return a != b
