@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,8 +44,10 @@ type migration struct {
 	replicas      []throttle.Replica // the same, for the probes (preflight_throttle.go)
 	throttleMu    sync.Mutex
 	throttleState throttle.State
+	postponed     string // why the ready cut-over waits (postpone.go), under throttleMu
 
-	instant bool // the server can make the change without a copy
+	instant     bool // the server can make the change without a copy
+	instantWait bool // the instant change waits for its release; its control table is all it made
 
 	deferred []deferredIndex // the shadow's indexes built after the copy (indexes.go)
 
@@ -207,6 +210,9 @@ func (m *migration) warn(msg string) {
 // the shadow its predecessor left instead.
 func (m *migration) setup(ctx context.Context) (*copier.Plan, error) {
 	if m.resume != nil {
+		if err := m.checkOldFree(ctx); err != nil {
+			return nil, err
+		}
 		return m.resumeSetup(ctx)
 	}
 	if err := m.createShadow(ctx); err != nil {
@@ -225,6 +231,14 @@ func (m *migration) setup(ctx context.Context) (*copier.Plan, error) {
 			return nil, err
 		}
 	}
+	if err := m.checkOldFree(ctx); err != nil {
+		return nil, err
+	}
+	if slices.Contains(m.created, checkpointName(m.opt.Table)) {
+		// The instant path's wait made it; the copy takes it over, the
+		// control flags set meanwhile included.
+		return plan, m.writeFirstCheckpoint(ctx)
+	}
 	return plan, m.createCheckpointTable(ctx)
 }
 
@@ -234,16 +248,20 @@ func (m *migration) instantPath(ctx context.Context) (bool, error) {
 	if err := m.dropCreated(); err != nil {
 		return false, err
 	}
+	if err := m.waitBeforeInstant(ctx); err != nil {
+		return false, err
+	}
 	m.enter(PhaseInstant)
 	ok, err := m.runInstant(ctx)
 	if err != nil || ok {
 		if ok {
 			m.summary.Path, m.summary.Swapped = PathInstant, true
+			m.dropControlTable(ctx)
 			m.enter(PhaseDone)
 		}
 		return true, err
 	}
-	m.opt.ForceCopy = true
+	m.opt.ForceCopy, m.instantWait = true, false // the copy takes the control table over
 	m.enter(PhaseSetup)
 	if err := m.createShadow(ctx); err != nil {
 		return false, err
@@ -455,6 +473,10 @@ func (m *migration) emit(e Event) {
 	}
 	m.throttleMu.Lock()
 	e.Throttled, e.ThrottleReason = m.throttleState.Throttled, m.throttleState.Reason
+	e.Paused, e.PauseReason = m.throttleState.Paused, m.throttleState.PauseReason
+	if e.Phase == PhaseReady {
+		e.Postponed = m.postponed
+	}
 	m.throttleMu.Unlock()
 	m.status.observe(e) // even without a Report: godwit status reads it
 	if m.opt.Report != nil {

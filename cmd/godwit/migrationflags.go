@@ -40,5 +40,5 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	fs.DurationVar(&opt.KillBlockersAfter, "kill-blockers-after", 0, "kill a session blocking the cut-over once its transaction is older than this (0: never; wait for it)")
 	// Here rather than with migrate's other postponements: a release
 	// pipeline (apply) may want each copy held for an operator too.
-	fs.BoolVar(&opt.PostponeCutover, "postpone-cutover", false, "copy, verify and keep in sync, then wait for godwit cutover (on that table) before swapping; an instant change does not wait: add --force-copy")
+	fs.BoolVar(&opt.PostponeCutover, "postpone-cutover", false, "copy, verify and keep in sync, then wait for godwit cutover (on that table) before swapping; an instant change waits the same way before it touches the table")
 }
