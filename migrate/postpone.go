@@ -155,7 +155,9 @@ func (m *migration) waitForCutover(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 		if h.paused {
-			m.summary.Paused += time.Since(start)
+			if m.throttler == nil { // else its pause probe counts the same hold
+				m.summary.Paused += time.Since(start)
+			}
 		} else {
 			m.summary.Postponed += time.Since(start)
 		}
