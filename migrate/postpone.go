@@ -138,10 +138,10 @@ func (m *migration) waitForCutover(ctx context.Context) error {
 			}
 			return nil
 		}
+		m.setPostponed(h.reason) // before the phase's own event, which shows it
 		if !waiting {
 			m.enter(PhaseReady)
 		}
-		m.setPostponed(h.reason)
 		start := time.Now()
 		m.emit(Event{Message: h.reason})
 		if m.stream != nil {
