@@ -191,4 +191,3 @@ func TestApplyOldTableLeftover(t *testing.T) {
 		t.Fatalf("columns: %v", got)
 	}
 }
-
