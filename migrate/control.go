@@ -52,7 +52,8 @@ type RunStatus struct {
 	// row's age rather than trust its clock to agree.
 	InPhaseSeconds float64 `json:"in_phase_seconds"`
 	Alter          string  `json:"alter"`
-	Resumed        bool    `json:"resumed,omitempty"` // the run picked up a killed one's copy
+	Resumed        bool    `json:"resumed,omitempty"`      // the run picked up a killed one's copy
+	ResumedFrom    string  `json:"resumed_from,omitempty"` // where, as Summary.ResumedFrom
 	// The counters, as in the progress events of godwit migrate.
 	RowsCopied   int64  `json:"rows_copied"`
 	RowsTotal    int64  `json:"rows_total_estimate"`
@@ -496,12 +497,12 @@ func (w *statusWriter) snapshot(now time.Time) RunStatus {
 
 // start writes the status now and then every statusEvery, until stop.
 // The checkpoint table must exist.
-func (w *statusWriter) start(ctx context.Context, db *sql.DB, resumed bool) {
+func (w *statusWriter) start(ctx context.Context, db *sql.DB, resumedFrom string) {
 	if w == nil || w.stopWriter != nil {
 		return
 	}
 	w.mu.Lock()
-	w.cur.Resumed = resumed
+	w.cur.Resumed, w.cur.ResumedFrom = resumedFrom != "", resumedFrom
 	w.mu.Unlock()
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -128,7 +128,7 @@ func (m *migration) run(ctx context.Context) error {
 	m.summary.Path = PathCopy
 	// The checkpoint table exists from here on (setup created it, or a
 	// resumed run took it over): godwit status can read the run.
-	m.status.start(ctx, m.db, m.summary.Resumed)
+	m.status.start(ctx, m.db, m.summary.ResumedFrom)
 	if err := m.startThrottle(ctx); err != nil {
 		return err
 	}

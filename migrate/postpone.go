@@ -190,7 +190,7 @@ func (m *migration) waitBeforeInstant(ctx context.Context) error {
 		return err
 	}
 	m.instantWait = true
-	m.status.start(ctx, m.db, false)
+	m.status.start(ctx, m.db, "")
 	return m.waitForCutover(ctx)
 }
 

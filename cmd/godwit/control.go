@@ -147,7 +147,11 @@ func writeStatus(w io.Writer, ts *migrate.TableStatus) {
 			phase += ", for " + ageText(s.InPhaseSeconds+ts.StatusAgeSeconds)
 		}
 		if s.Resumed {
-			phase += " (resumed from a checkpoint)"
+			phase += " (resumed from a checkpoint"
+			if s.ResumedFrom != "" {
+				phase += ": " + s.ResumedFrom
+			}
+			phase += ")"
 		}
 		line("phase", "%s", phase)
 		copied := fmt.Sprintf("%d of ~%d rows", s.RowsCopied, s.RowsTotal)
