@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,6 +204,20 @@ func TestOldTableLeftover(t *testing.T) {
 	sb.Exec(t, "INSERT INTO "+old+" VALUES (7)")
 	ctx := context.Background()
 
+	// godwit plan predicts the same: the instant change is safe, the copy
+	// refused for the name.
+	for _, c := range []struct {
+		alter   string
+		verdict migrate.Verdict
+	}{{"ADD COLUMN w INT", migrate.VerdictSafe}, {"MODIFY a VARCHAR(40)", migrate.VerdictRefused}} {
+		popt := options(sb, ctlTable, c.alter)
+		popt.ForceCopy = c.verdict == migrate.VerdictRefused
+		p, err := migrate.NewPlan(ctx, migrate.PlanOptions{Options: popt})
+		if err != nil || p.Verdict != c.verdict {
+			t.Fatalf("plan of %s beside %s: %v, verdict %q (%s), want %q", c.alter, old, err, p.Verdict, p.Reason, c.verdict)
+		}
+	}
+
 	opt := options(sb, ctlTable, "ADD COLUMN w INT")
 	opt.ForceCopy = false
 	sum, err := migrate.Run(ctx, opt)
@@ -225,5 +240,43 @@ func TestOldTableLeftover(t *testing.T) {
 	}
 	if got := strings.Join(tables(t, sb), ","); got != old+","+ctlTable {
 		t.Fatalf("tables after the refusal: %s", got)
+	}
+}
+
+// TestInstantOutsideWindow: an instant change outside its cut-over window
+// waits, saying when the window opens; stopped meanwhile, it leaves the
+// table and the schema as they were.
+func TestInstantOutsideWindow(t *testing.T) {
+	sb := sandboxtest.New(t)
+	controlTable(t, sb, 100)
+	opens := time.Now().UTC().Add(2 * time.Hour)
+	w, err := migrate.ParseWindow(opens.Format("15:04") + "-" + opens.Add(time.Hour).Format("15:04"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Zone = time.UTC
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	opt := options(sb, ctlTable, "ADD COLUMN w INT")
+	opt.ForceCopy = false
+	opt.CutoverWindow = &w
+	var waits int
+	want := "cut-over postponed until the window opens at " + opens.Format("15:04")
+	opt.Report = func(e migrate.Event) {
+		if e.Phase == migrate.PhaseReady && strings.HasPrefix(e.Postponed, want) {
+			if waits++; waits == 2 {
+				cancel()
+			}
+		}
+	}
+	sum, err := migrate.Run(ctx, opt)
+	if waits != 2 || err == nil || errors.Is(err, migrate.ErrKept) || sum.Swapped {
+		t.Fatalf("waits %d, err %v, swapped %v: want it stopped while waiting, keeping nothing", waits, err, sum.Swapped)
+	}
+	if slices.Contains(columnNames(t, sb, ctlTable), "w") {
+		t.Fatal("column w added outside the window")
+	}
+	if got := strings.Join(tables(t, sb), ","); got != ctlTable {
+		t.Fatalf("tables after the stop: %s", got)
 	}
 }
