@@ -48,6 +48,9 @@ type migration struct {
 
 	instant     bool // the server can make the change without a copy
 	instantWait bool // the instant change waits for its release; its control table is all it made
+	// adoptControl: a killed run left the checkpoint table and nothing
+	// else (resume.go); this run makes it its own.
+	adoptControl bool
 
 	deferred []deferredIndex // the shadow's indexes built after the copy (indexes.go)
 
@@ -234,12 +237,23 @@ func (m *migration) setup(ctx context.Context) (*copier.Plan, error) {
 	if err := m.checkOldFree(ctx); err != nil {
 		return nil, err
 	}
-	if slices.Contains(m.created, checkpointName(m.opt.Table)) {
-		// The instant path's wait made it; the copy takes it over, the
-		// control flags set meanwhile included.
-		return plan, m.writeFirstCheckpoint(ctx)
+	return plan, m.controlTable(ctx)
+}
+
+// controlTable makes the checkpoint table, which is also the control
+// table (control.go), this run's: it creates it, or keeps the one the
+// instant path's wait made, or takes over the one a killed run left
+// alone; the control flags set meanwhile stand.
+func (m *migration) controlTable(ctx context.Context) error {
+	name := checkpointName(m.opt.Table)
+	switch {
+	case slices.Contains(m.created, name):
+	case m.adoptControl:
+		m.created = append(m.created, name)
+	default:
+		return m.createCheckpointTable(ctx)
 	}
-	return plan, m.createCheckpointTable(ctx)
+	return m.writeFirstCheckpoint(ctx)
 }
 
 // instantPath drops the trial shadow and alters the table natively; when

@@ -183,10 +183,10 @@ func (m *migration) mayPostpone() bool {
 // not change before the release. The wait needs the control table, so
 // that godwit status, pause, resume and cutover work on it.
 func (m *migration) waitBeforeInstant(ctx context.Context) error {
-	if !m.mayPostpone() {
-		return nil
+	if !m.mayPostpone() && !m.adoptControl {
+		return nil // an adopted control table may hold a pause: it waits
 	}
-	if err := m.createCheckpointTable(ctx); err != nil {
+	if err := m.controlTable(ctx); err != nil {
 		return err
 	}
 	m.instantWait = true

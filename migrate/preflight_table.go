@@ -69,7 +69,7 @@ func (m *migration) checkTable(ctx context.Context) error {
 // table's name is checked apart (checkOldFree): only a copy needs it.
 func (m *migration) checkLeftovers(ctx context.Context) error {
 	for _, name := range helperNames(m.opt.Table) {
-		if name == oldName(m.opt.Table) ||
+		if name == oldName(m.opt.Table) || m.adoptControl && name == checkpointName(m.opt.Table) ||
 			m.resume != nil && (name == shadowName(m.opt.Table) || name == checkpointName(m.opt.Table)) ||
 			m.resumeCutover && (name == swapShadowName(m.opt.Table) || name == sentryName(m.opt.Table)) {
 			continue // the interrupted run's, which this one picks up

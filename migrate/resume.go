@@ -49,6 +49,14 @@ func (m *migration) detectResume(ctx context.Context) error {
 		}
 		return nil
 	}
+	if !hasShadow && !inCutover && !hasSentry && cp.File == "" {
+		// Only the control table was made: the wait of an instant change
+		// (or a run killed before its copy began). This run takes it over,
+		// and with it the requests made of it (a pause, a cutover).
+		m.adoptControl = true
+		m.log.Info("taking over the control table of an interrupted run; its pause and cutover requests stand", "table", checkpointName(t))
+		return nil
+	}
 	if cp.Server != "" && cp.Server != m.server.Identity {
 		if err := m.checkResumeByGTID(ctx, cp, abort); err != nil {
 			return err

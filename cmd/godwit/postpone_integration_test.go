@@ -81,7 +81,9 @@ func waitReady(t *testing.T, sb *sandboxtest.Sandbox, b *background, table, want
 			t.Fatalf("exited before its release: %v\nstdout:\n%s\nstderr:\n%s", b.err, b.stdout.String(), b.stderr.String())
 		}
 		_, ts := statusJSON(t, sb, table)
-		if ts.Status != nil && ts.Status.Phase == migrate.PhaseReady && strings.Contains(ts.Status.Postponed, want) {
+		// This run's status: a killed run's row may say the same.
+		if ts.Status != nil && ts.Status.PID == b.cmd.Process.Pid && ts.State == migrate.StateRunning &&
+			ts.Status.Phase == migrate.PhaseReady && strings.Contains(ts.Status.Postponed, want) {
 			return ts
 		}
 		if time.Now().After(deadline) {
@@ -189,5 +191,53 @@ func TestApplyOldTableLeftover(t *testing.T) {
 	}
 	if got := columns(t, sb, "t"); !slices.Equal(got, []string{"id", "a", "w"}) {
 		t.Fatalf("columns: %v", got)
+	}
+}
+
+// TestKilledInstantWaitRerun: a postponed instant change killed while it
+// waits leaves only its control table; the same command run again takes
+// it over, the pause made of the killed run included, and goes on once
+// resumed and released.
+func TestKilledInstantWaitRerun(t *testing.T) {
+	t.Parallel()
+	sb := sandboxtest.New(t)
+	createTable(t, sb)
+	args := append(connArgs(sb), "--alter", "ADD COLUMN w INT", "--postpone-cutover", "--output", "text")
+	first := startBackground(t, sb, args...)
+	waitReady(t, sb, first, "t", "cut-over postponed until godwit cutover")
+	if res := runGodwit(t, pwdEnv(sb), controlArgs(sb, "pause")...); res.code != exitOK {
+		t.Fatalf("pause: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	waitReady(t, sb, first, "t", "cut-over held: paused by godwit pause from ")
+	first.cmd.Process.Kill()
+	first.wait(t, 10*time.Second)
+	if got := tables(t, sb); !slices.Equal(got, []string{"_t_ckpt", "t"}) {
+		t.Fatalf("tables after the kill: %v", got)
+	}
+
+	second := startBackground(t, sb, args...)
+	waitReady(t, sb, second, "t", "cut-over held: paused by godwit pause from ")
+	if got := columns(t, sb, "t"); !slices.Equal(got, []string{"id", "a"}) {
+		t.Fatalf("columns while the rerun is paused: %v", got)
+	}
+	for _, c := range []string{"resume", "cutover"} {
+		if res := runGodwit(t, pwdEnv(sb), controlArgs(sb, c)...); res.code != exitOK {
+			t.Fatalf("%s: exit %d\n%s%s", c, res.code, res.stdout, res.stderr)
+		}
+	}
+	if code := second.wait(t, time.Minute); code != exitOK {
+		t.Fatalf("rerun: exit %d\n%s", code, second.stderr.String())
+	}
+	if got := columns(t, sb, "t"); !slices.Equal(got, []string{"id", "a", "w"}) {
+		t.Fatalf("columns after the release: %v", got)
+	}
+	if got := tables(t, sb); !slices.Equal(got, []string{"t"}) {
+		t.Fatalf("tables after the rerun: %v", got)
+	}
+	out := second.stdout.String()
+	for _, want := range []string{"changed t instantly", "paused "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rerun stdout lacks %q:\n%s", want, out)
+		}
 	}
 }
