@@ -126,10 +126,14 @@ func (m *migration) createCheckpointTable(ctx context.Context) error {
 		return fmt.Errorf("create checkpoint table %s: %w", name, err)
 	}
 	m.created = append(m.created, name)
-	// A first checkpoint names the ALTER before any binlog position is
-	// known: a run killed before the copy began resumes from scratch.
+	return m.writeFirstCheckpoint(ctx)
+}
+
+// writeFirstCheckpoint names the ALTER before any binlog position is
+// known: a run killed before the copy began resumes from scratch.
+func (m *migration) writeFirstCheckpoint(ctx context.Context) error {
 	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), Indexes: m.deferred, Server: m.server.Identity})
-	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sINSERT INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, name)), string(b)); err != nil {
+	if _, err := m.db.ExecContext(ctx, fmt.Sprintf("%sREPLACE INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table))), string(b)); err != nil {
 		return fmt.Errorf("write first checkpoint: %w", err)
 	}
 	return nil

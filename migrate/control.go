@@ -52,7 +52,8 @@ type RunStatus struct {
 	// row's age rather than trust its clock to agree.
 	InPhaseSeconds float64 `json:"in_phase_seconds"`
 	Alter          string  `json:"alter"`
-	Resumed        bool    `json:"resumed,omitempty"` // the run picked up a killed one's copy
+	Resumed        bool    `json:"resumed,omitempty"`      // the run picked up a killed one's copy
+	ResumedFrom    string  `json:"resumed_from,omitempty"` // where, as Summary.ResumedFrom
 	// The counters, as in the progress events of godwit migrate.
 	RowsCopied   int64  `json:"rows_copied"`
 	RowsTotal    int64  `json:"rows_total_estimate"`
@@ -65,6 +66,10 @@ type RunStatus struct {
 	ETASeconds     float64 `json:"eta_seconds,omitempty"`
 	Throttled      bool    `json:"throttled"`
 	ThrottleReason string  `json:"throttle_reason,omitempty"`
+	// Paused: godwit pause holds the copy or the checksum (at the
+	// cut-over, Postponed says so).
+	Paused      bool   `json:"paused,omitempty"`
+	PauseReason string `json:"pause_reason,omitempty"`
 	// Postponed says why the ready cut-over waits; "" when it does not.
 	Postponed string `json:"postponed,omitempty"`
 	// BlockedBy lists the sessions the cut-over waits for (blockers.go).
@@ -297,7 +302,7 @@ func ControlMigration(ctx context.Context, conn mysqlx.Config, table string, act
 		return nil, refuse("control", start, "no godwit migration of %s.%s is running, and none left a checkpoint (%s): there is nothing to %s",
 			conn.Database, table, checkpointName(table), action)
 	case !ts.HasControl:
-		return nil, refuse("control", "Retry once its copy has begun (godwit status shows it); an instant change finishes without one.",
+		return nil, refuse("control", "Retry in a moment (godwit status shows it); an instant change that is not postponed finishes without one.",
 			"the migration of %s.%s (connection %d) has not created its control table %s yet: it is still starting",
 			conn.Database, table, ts.LockConnection, checkpointName(table))
 	}
@@ -473,6 +478,7 @@ func (w *statusWriter) snapshot(now time.Time) RunStatus {
 	if w.throttle != nil {
 		th := w.throttle()
 		s.Throttled, s.ThrottleReason = th.Throttled, th.Reason
+		s.Paused, s.PauseReason = th.Paused, th.PauseReason
 	}
 	done := s.RowsCopied
 	if s.Phase == PhaseVerify {
@@ -491,12 +497,12 @@ func (w *statusWriter) snapshot(now time.Time) RunStatus {
 
 // start writes the status now and then every statusEvery, until stop.
 // The checkpoint table must exist.
-func (w *statusWriter) start(ctx context.Context, db *sql.DB, resumed bool) {
+func (w *statusWriter) start(ctx context.Context, db *sql.DB, resumedFrom string) {
 	if w == nil || w.stopWriter != nil {
 		return
 	}
 	w.mu.Lock()
-	w.cur.Resumed = resumed
+	w.cur.Resumed, w.cur.ResumedFrom = resumedFrom != "", resumedFrom
 	w.mu.Unlock()
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -18,13 +18,16 @@ const (
 	PhaseIndexes   Phase = "indexes" // the shadow's deferred indexes are built
 	PhaseCatchUp   Phase = "catch-up"
 	PhaseVerify    Phase = "verify"
-	PhaseCutover   Phase = "cut-over"
-	PhaseCleanup   Phase = "cleanup"
-	PhaseDone      Phase = "done"
+	// PhaseReady: the change is ready (copied and verified, or instant)
+	// and the cut-over waits for its release: a postponement or a pause.
+	PhaseReady   Phase = "ready"
+	PhaseCutover Phase = "cut-over"
+	PhaseCleanup Phase = "cleanup"
+	PhaseDone    Phase = "done"
 )
 
 // PhaseOrder lists the phases in the order they run.
-var PhaseOrder = []Phase{PhasePreflight, PhaseSetup, PhaseInstant, PhaseCopy, PhaseIndexes, PhaseCatchUp, PhaseVerify, PhaseCutover, PhaseCleanup, PhaseDone}
+var PhaseOrder = []Phase{PhasePreflight, PhaseSetup, PhaseInstant, PhaseCopy, PhaseIndexes, PhaseCatchUp, PhaseVerify, PhaseReady, PhaseCutover, PhaseCleanup, PhaseDone}
 
 // Event is a progress report: a phase change, or progress within one.
 type Event struct {
@@ -37,6 +40,11 @@ type Event struct {
 
 	Throttled      bool   // the copy is held back by the server's load
 	ThrottleReason string // which probe, its value and threshold
+	Paused         bool   // the copy is held by godwit pause
+	PauseReason    string // who paused it, from where
+	// Postponed says why the ready cut-over waits (PhaseReady), "" when
+	// it does not.
+	Postponed string
 }
 
 // Summary is what a finished migration reports.
@@ -44,6 +52,7 @@ type Summary struct {
 	Table          string
 	Swapped        bool   // the new table serves under the original name
 	Resumed        bool   // the run picked up an interrupted one's copy
+	ResumedFrom    string // where: "copy at row 12000", "copy done", "the cut-over"
 	AlreadyDone    bool   // an earlier run had swapped the tables; this one finished its cleanup
 	Path           string // PathInstant or PathCopy
 	Rows           int64  // rows copied
@@ -57,8 +66,9 @@ type Summary struct {
 	// that differed.
 	ChecksumRechecked int64
 	ChecksumRepairs   int           // chunks recopied and keys re-applied because they differed
-	Throttled         time.Duration // time the copy waited for the server
-	Postponed         time.Duration // time the ready cut-over waited (file, window)
+	Throttled         time.Duration // time the copy waited for the server's load
+	Paused            time.Duration // time godwit pause held the copy, the checksum or the cut-over
+	Postponed         time.Duration // time the ready cut-over waited for its release (file, window, godwit cutover)
 	ReplicaWait       time.Duration // time the cut-over waited for the replicas (lag, stopped replication)
 	CutoverStall      time.Duration // how long writes were held back by the successful attempt
 	CutoverStallMax   time.Duration // the longest hold of any attempt, failed ones included

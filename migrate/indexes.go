@@ -261,7 +261,7 @@ func (m *migration) buildDeferredIndexes(ctx context.Context) error {
 		case applyErr != nil:
 			return applyErr
 		case err == nil:
-			m.log.Info("built the deferred indexes", "table", shadow, "indexes", len(missing), "took", time.Since(start).Round(time.Millisecond), "online", online)
+			m.log.Info("built the deferred indexes", "table", shadow, "indexes", len(missing), "took", time.Since(start).Round(time.Millisecond).String(), "online", online)
 		case ctx.Err() != nil:
 			return fmt.Errorf("build deferred indexes on %s: %w", shadow, ctx.Err())
 		case online && (code == errAlterNotSupported || code == errAlterNotSupportedReason || code == errOnlineLogTooBig):

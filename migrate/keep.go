@@ -32,7 +32,8 @@ var errLockLost = errors.New("lost the migration's named lock")
 // tables; it returns the error to report then, or nil when the tables must
 // be dropped.
 func (m *migration) keep(ctx context.Context, err error) error {
-	if !slices.Contains(m.created, checkpointName(m.opt.Table)) || IsRefusal(err) || errors.Is(err, copier.ErrTableDDL) {
+	if !slices.Contains(m.created, checkpointName(m.opt.Table)) || IsRefusal(err) || errors.Is(err, copier.ErrTableDDL) || m.instantWait {
+		// An instant change's wait has no copy to keep.
 		return nil
 	}
 	lost := serverLost(err) && ctx.Err() == nil

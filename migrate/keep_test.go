@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,9 @@ func TestInterruptedRunKeepsCopy(t *testing.T) {
 	}
 	if !sum.Resumed || sum.Rows < saved {
 		t.Fatalf("rerun: resumed %v, rows %d; want it to resume from the %d rows saved", sum.Resumed, sum.Rows, saved)
+	}
+	if want := fmt.Sprintf("row %d of its copy", saved); sum.ResumedFrom != want {
+		t.Fatalf("rerun says it resumed from %q, want %q", sum.ResumedFrom, want)
 	}
 	// The final checkpoint of the interrupted run is what the rerun skips:
 	// only rows copied after it are copied twice.

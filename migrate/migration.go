@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,9 +45,14 @@ type migration struct {
 	replicas      []throttle.Replica // the same, for the probes (preflight_throttle.go)
 	throttleMu    sync.Mutex
 	throttleState throttle.State
+	postponed     string // why the ready cut-over waits (postpone.go), under throttleMu
 
-	instant bool   // the server can make the change without a copy
-	ddlMode string // the sql_mode the ALTER runs under (sqlmode.go)
+	instant     bool   // the server can make the change without a copy
+	ddlMode     string // the sql_mode the ALTER runs under (sqlmode.go)
+	instantWait bool   // the instant change waits for its release; its control table is all it made
+	// adoptControl: a killed run left the checkpoint table and nothing
+	// else (resume.go); this run makes it its own.
+	adoptControl bool
 
 	deferred []deferredIndex // the shadow's indexes built after the copy (indexes.go)
 
@@ -127,7 +133,7 @@ func (m *migration) run(ctx context.Context) error {
 	m.summary.Path = PathCopy
 	// The checkpoint table exists from here on (setup created it, or a
 	// resumed run took it over): godwit status can read the run.
-	m.status.start(ctx, m.db, m.summary.Resumed)
+	m.status.start(ctx, m.db, m.summary.ResumedFrom)
 	if err := m.startThrottle(ctx); err != nil {
 		return err
 	}
@@ -209,6 +215,9 @@ func (m *migration) warn(msg string) {
 // the shadow its predecessor left instead.
 func (m *migration) setup(ctx context.Context) (*copier.Plan, error) {
 	if m.resume != nil {
+		if err := m.checkOldFree(ctx); err != nil {
+			return nil, err
+		}
 		return m.resumeSetup(ctx)
 	}
 	if err := m.createShadow(ctx); err != nil {
@@ -227,7 +236,26 @@ func (m *migration) setup(ctx context.Context) (*copier.Plan, error) {
 			return nil, err
 		}
 	}
-	return plan, m.createCheckpointTable(ctx)
+	if err := m.checkOldFree(ctx); err != nil {
+		return nil, err
+	}
+	return plan, m.controlTable(ctx)
+}
+
+// controlTable makes the checkpoint table, which is also the control
+// table (control.go), this run's: it creates it, or keeps the one the
+// instant path's wait made, or takes over the one a killed run left
+// alone; the control flags set meanwhile stand.
+func (m *migration) controlTable(ctx context.Context) error {
+	name := checkpointName(m.opt.Table)
+	switch {
+	case slices.Contains(m.created, name):
+	case m.adoptControl:
+		m.created = append(m.created, name)
+	default:
+		return m.createCheckpointTable(ctx)
+	}
+	return m.writeFirstCheckpoint(ctx)
 }
 
 // instantPath drops the trial shadow and alters the table natively; when
@@ -236,16 +264,20 @@ func (m *migration) instantPath(ctx context.Context) (bool, error) {
 	if err := m.dropCreated(); err != nil {
 		return false, err
 	}
+	if err := m.waitBeforeInstant(ctx); err != nil {
+		return false, err
+	}
 	m.enter(PhaseInstant)
 	ok, err := m.runInstant(ctx)
 	if err != nil || ok {
 		if ok {
 			m.summary.Path, m.summary.Swapped = PathInstant, true
+			m.dropControlTable(ctx)
 			m.enter(PhaseDone)
 		}
 		return true, err
 	}
-	m.opt.ForceCopy = true
+	m.opt.ForceCopy, m.instantWait = true, false // the copy takes the control table over
 	m.enter(PhaseSetup)
 	if err := m.createShadow(ctx); err != nil {
 		return false, err
@@ -464,6 +496,10 @@ func (m *migration) emit(e Event) {
 	}
 	m.throttleMu.Lock()
 	e.Throttled, e.ThrottleReason = m.throttleState.Throttled, m.throttleState.Reason
+	e.Paused, e.PauseReason = m.throttleState.Paused, m.throttleState.PauseReason
+	if e.Phase == PhaseReady {
+		e.Postponed = m.postponed
+	}
 	m.throttleMu.Unlock()
 	m.status.observe(e) // even without a Report: godwit status reads it
 	if m.opt.Report != nil {

@@ -207,6 +207,10 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	p.Path = PathCopy
 	if p.Native.Class == NativeInstant && !opt.ForceCopy && !repartitions(m.change) {
 		p.Path = PathInstant
+	} else if err := m.checkOldFree(ctx); err != nil {
+		if err := p.addErr("old-table", err); err != nil {
+			return nil, err
+		}
 	}
 	key, keyErr := chooseKey(m.source, nil, m.change)
 	sample, err := p.measure(ctx, m, opt, key, keyErr == nil)

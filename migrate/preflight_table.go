@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/godwit-db/godwit/internal/mysqlx"
 )
@@ -64,28 +65,56 @@ func (m *migration) checkTable(ctx context.Context) error {
 }
 
 // checkLeftovers refuses when a helper table of an earlier run is there:
-// godwit never drops a table it did not create in this run.
+// godwit never drops a table it did not create in this run. The old
+// table's name is checked apart (checkOldFree): only a copy needs it.
 func (m *migration) checkLeftovers(ctx context.Context) error {
 	for _, name := range helperNames(m.opt.Table) {
-		if m.resume != nil && (name == shadowName(m.opt.Table) || name == checkpointName(m.opt.Table)) ||
+		if name == oldName(m.opt.Table) || m.adoptControl && name == checkpointName(m.opt.Table) ||
+			m.resume != nil && (name == shadowName(m.opt.Table) || name == checkpointName(m.opt.Table)) ||
 			m.resumeCutover && (name == swapShadowName(m.opt.Table) || name == sentryName(m.opt.Table)) {
 			continue // the interrupted run's, which this one picks up
 		}
-		var n int
-		err := m.db.QueryRowContext(ctx, mysqlx.Tag+`SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
-			m.opt.Conn.Database, name).Scan(&n)
+		taken, err := m.tableExists(ctx, name)
 		if err != nil {
-			return fmt.Errorf("look for leftover %s: %w", name, err)
+			return err
 		}
-		if n > 0 {
-			fix := fmt.Sprintf("If an interrupted godwit run left it, `godwit abort %s` removes it safely.", tableFlags(m.opt.Conn.Database, m.opt.Table))
-			if name == oldName(m.opt.Table) {
-				fix = fmt.Sprintf("It is the original table of an earlier migration: drop it when you no longer need it (DROP TABLE %s;).", mysqlx.QT(m.opt.Conn.Database, name))
-			}
-			return refuse("leftovers", fix, "table %s already exists", name)
+		if taken {
+			r := refuse("leftovers", fmt.Sprintf("If an interrupted godwit run left it, `godwit abort %s` removes it safely.", tableFlags(m.opt.Conn.Database, m.opt.Table)),
+				"table %s already exists", name)
+			r.Outside = true
+			return r
 		}
 	}
 	return nil
+}
+
+// checkOldFree refuses a copy when _<table>_old is taken: the swap leaves
+// the original table under that name, and godwit drops no table it did
+// not create. An instant change renames nothing, so it never asks.
+func (m *migration) checkOldFree(ctx context.Context) error {
+	name := oldName(m.opt.Table)
+	taken, err := m.tableExists(ctx, name)
+	if err != nil || !taken {
+		return err
+	}
+	q := mysqlx.QT(m.opt.Conn.Database, name)
+	r := refuse("old-table",
+		fmt.Sprintf("It is most likely the original table of an earlier migration. Drop it if you no longer need it (DROP TABLE %s;) or keep it under another name (RENAME TABLE %s TO %s;), then run the same command again; nothing was changed.",
+			q, q, mysqlx.QT(m.opt.Conn.Database, name+"_"+time.Now().UTC().Format("20060102"))),
+		"table %s already exists, and this change needs an online copy, whose swap keeps the original table of %s under that name", name, m.opt.Table)
+	r.Outside = true
+	return r
+}
+
+// tableExists says whether the schema has a table of exactly this name.
+func (m *migration) tableExists(ctx context.Context, name string) (bool, error) {
+	var n int
+	err := m.db.QueryRowContext(ctx, mysqlx.Tag+`SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+		m.opt.Conn.Database, name).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look for leftover %s: %w", name, err)
+	}
+	return n > 0, nil
 }
 
 // The shadow is _t_new while it is filled and the old table ends as

@@ -13,6 +13,9 @@ type Refusal struct {
 	Check  string // which check refused, e.g. "binlog", "key", "alter"
 	Reason string // what is wrong
 	Fix    string // what to do about it
+	// Outside: the input is fine; what must change is on the server (a
+	// table an earlier run left), so fixing the statement would not help.
+	Outside bool
 }
 
 func (r *Refusal) Error() string {
@@ -24,6 +27,13 @@ func (r *Refusal) Error() string {
 
 func refuse(check, fix, format string, args ...any) *Refusal {
 	return &Refusal{Check: check, Reason: fmt.Sprintf(format, args...), Fix: fix}
+}
+
+// RefusedOutside says whether err is a refusal whose cause is outside
+// the statement (Refusal.Outside).
+func RefusedOutside(err error) bool {
+	var r *Refusal
+	return errors.As(err, &r) && r.Outside
 }
 
 // IsRefusal says whether err is a refusal (of godwit's checks or of the

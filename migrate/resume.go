@@ -49,6 +49,14 @@ func (m *migration) detectResume(ctx context.Context) error {
 		}
 		return nil
 	}
+	if !hasShadow && !inCutover && !hasSentry && cp.File == "" {
+		// Only the control table was made: the wait of an instant change
+		// (or a run killed before its copy began). This run takes it over,
+		// and with it the requests made of it (a pause, a cutover).
+		m.adoptControl = true
+		m.log.Info("taking over the control table of an interrupted run; its pause and cutover requests stand", "table", checkpointName(t))
+		return nil
+	}
 	if cp.Server != "" && cp.Server != m.server.Identity {
 		if err := m.checkResumeByGTID(ctx, cp, abort); err != nil {
 			return err
@@ -147,10 +155,24 @@ func (m *migration) resumeSetup(ctx context.Context) (*copier.Plan, error) {
 			return nil, fmt.Errorf("resume: clear rows above the checkpoint: %w", err)
 		}
 	}
+	m.summary.Resumed, m.summary.ResumedFrom = true, resumedFrom(cp, m.resumeCutover)
 	m.log.Info("resuming an interrupted run", "from", fmt.Sprintf("%s:%d", cp.File, cp.Pos), "rows_copied", cp.Rows, "copy_done", cp.Done)
-	m.emit(Event{Message: fmt.Sprintf("resuming from the checkpoint: %d rows were copied", cp.Rows)})
-	m.summary.Resumed = true
+	m.emit(Event{Message: fmt.Sprintf("resuming from the checkpoint: %s", m.summary.ResumedFrom)})
 	return plan, nil
+}
+
+// resumedFrom words where a resumed run picks up, for its output and
+// summary.
+func resumedFrom(cp *checkpoint, inCutover bool) string {
+	switch {
+	case inCutover:
+		return fmt.Sprintf("its cut-over (copy of %d rows done; caught up, verified and cut over afresh)", cp.Rows)
+	case cp.Done:
+		return fmt.Sprintf("the end of its copy (%d rows copied)", cp.Rows)
+	case cp.File == "":
+		return "the start (it stopped before its copy began)"
+	}
+	return fmt.Sprintf("row %d of its copy", cp.Rows)
 }
 
 // undoCutover returns the shadow of a run killed in its cut-over, before

@@ -21,7 +21,7 @@ func (m *migration) startThrottle(ctx context.Context) error {
 	cfg := throttle.Standard(m.db, m.opt.Conn.Database, m.opt.Table, replicas, m.opt.Throttle)
 	// godwit pause holds the copy as a probe (control_probe.go); the
 	// checkpoint table it reads exists by now.
-	cfg.Limits = append(cfg.Limits, throttle.Limit{Probe: newPauseProbe(m.db, m.opt.Conn.Database, m.opt.Table)})
+	cfg.Limits = append(cfg.Limits, throttle.Limit{Probe: newPauseProbe(m.db, m.opt.Conn.Database, m.opt.Table), Pause: true})
 	cfg.Log = m.log
 	// OnChange runs on the throttler's goroutine: it only records the
 	// state, which every progress event then carries.
@@ -50,7 +50,9 @@ func (m *migration) startThrottle(ctx context.Context) error {
 			m.log.Warn("remove the throttle heartbeat row", "err", err)
 		}
 		m.closeReplicas()
-		m.summary.Throttled = th.State().ThrottledFor
+		st := th.State()
+		m.summary.Throttled = st.ThrottledFor
+		m.summary.Paused += st.PausedFor
 	}
 	return nil
 }

@@ -48,6 +48,9 @@ type Limit struct {
 	Probe    Probe
 	Max      float64
 	Critical float64
+	// Pause marks a person's hold (godwit pause), not the server's load:
+	// State reports it, and the time it held, apart from the throttling.
+	Pause bool
 }
 
 // Config builds a Throttler. Zero fields take the defaults.
@@ -80,12 +83,50 @@ const (
 	DefaultProbeTimeout      = 5 * time.Second
 )
 
-// State is the throttler's current decision.
+// State is the throttler's current decision. The copy is held while
+// Throttled (the server's load) or Paused (a Pause limit) is true.
 type State struct {
 	Throttled    bool
 	Reason       string        // why, e.g. "replica 127.0.0.1:33062 lag 3.2s > 2s"; "; "-joined
-	Since        time.Time     // start of the current pause; zero when not throttled
-	ThrottledFor time.Duration // total time paused so far, the current pause included
+	Since        time.Time     // start of the current throttling; zero when not throttled
+	ThrottledFor time.Duration // total time the load held the copy, the current stretch included
+
+	Paused      bool
+	PauseReason string        // who paused it, as the Pause limits word it
+	PausedFor   time.Duration // total time Pause limits held the copy
+}
+
+// hold is the time one kind of limit (load or pause) has held the copy.
+type hold struct {
+	on     bool
+	reason string
+	since  time.Time
+	total  time.Duration
+}
+
+// set records whether the kind holds now; it reports the stretch that
+// just ended, 0 if none did.
+func (h *hold) set(on bool, reason string, now time.Time) time.Duration {
+	h.reason = reason
+	var ended time.Duration
+	switch {
+	case on && !h.on:
+		h.since = now
+	case !on && h.on:
+		ended = now.Sub(h.since)
+		h.total += ended
+		h.since = time.Time{}
+	}
+	h.on = on
+	return ended
+}
+
+// soFar is the total, the current stretch included.
+func (h hold) soFar(now time.Time) time.Duration {
+	if h.on {
+		return h.total + now.Sub(h.since)
+	}
+	return h.total
 }
 
 // Throttler decides whether the copy may proceed.
@@ -93,19 +134,20 @@ type Throttler struct {
 	cfg Config
 	log *slog.Logger
 
-	mu        sync.Mutex
-	limits    []limitState
-	measured  bool // one round done
-	throttled bool
-	reason    string
-	holders   string // names of the probes holding the copy, for OnChange
-	since     time.Time
-	total     time.Duration
-	critical  error
-	running   bool
-	stopped   bool
-	changed   chan struct{} // closed and replaced on every round
-	beatErr   string
+	mu       sync.Mutex
+	limits   []limitState
+	measured bool   // one round done
+	load     hold   // the server's load holds the copy
+	paused   hold   // a Pause limit holds it
+	holders  string // names of the probes holding the copy, for OnChange
+	critical error
+	running  bool
+	stopped  bool
+	changed  chan struct{} // closed and replaced on every round
+	rounds   int           // rounds begun
+	finished int           // rounds finished
+	kick     chan struct{} // asks Run for a round now (Remeasure)
+	beatErr  string
 }
 
 // New checks cfg and returns a Throttler; call Run to start measuring.
@@ -149,6 +191,7 @@ func New(cfg Config) (*Throttler, error) {
 		log:     cfg.Log,
 		limits:  make([]limitState, len(cfg.Limits)),
 		changed: make(chan struct{}),
+		kick:    make(chan struct{}, 1),
 	}, nil
 }
 
@@ -206,6 +249,35 @@ func (t *Throttler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-t.kick:
+		}
+	}
+}
+
+// Remeasure has Run measure now and returns once a round that began after
+// the call has finished: for a caller that just saw a probe's cause
+// change (a pause lifted) and must not act, or report, on the reading
+// from before. Without Run it returns at once.
+func (t *Throttler) Remeasure(ctx context.Context) error {
+	t.mu.Lock()
+	after := t.rounds
+	t.mu.Unlock()
+	select {
+	case t.kick <- struct{}{}:
+	default: // a round is asked for already
+	}
+	for {
+		t.mu.Lock()
+		if !t.running || t.finished > after {
+			t.mu.Unlock()
+			return nil
+		}
+		ch := t.changed
+		t.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
@@ -226,7 +298,7 @@ func (t *Throttler) Wait(ctx context.Context) error {
 		case t.stopped:
 			t.mu.Unlock()
 			return errStopped
-		case t.measured && !t.throttled:
+		case t.measured && !t.load.on && !t.paused.on:
 			t.mu.Unlock()
 			return nil
 		}
@@ -278,12 +350,10 @@ func (t *Throttler) Cleanup(ctx context.Context) error {
 }
 
 func (t *Throttler) stateLocked(now time.Time) State {
-	s := State{Throttled: t.throttled, Reason: t.reason, ThrottledFor: t.total}
-	if t.throttled {
-		s.Since = t.since
-		s.ThrottledFor += now.Sub(t.since)
+	return State{
+		Throttled: t.load.on, Reason: t.load.reason, Since: t.load.since, ThrottledFor: t.load.soFar(now),
+		Paused: t.paused.on, PauseReason: t.paused.reason, PausedFor: t.paused.soFar(now),
 	}
-	return s
 }
 
 func (t *Throttler) broadcastLocked() {
@@ -317,6 +387,9 @@ func (t *Throttler) measure(ctx context.Context) []reading {
 
 // round measures once and updates the decision.
 func (t *Throttler) round(ctx context.Context) error {
+	t.mu.Lock()
+	t.rounds++
+	t.mu.Unlock()
 	readings := t.measure(ctx)
 	if ctx.Err() != nil {
 		return nil // readings cut short by the end of Run say nothing
@@ -324,7 +397,8 @@ func (t *Throttler) round(ctx context.Context) error {
 	now := time.Now()
 
 	t.mu.Lock()
-	var reasons, holders []string
+	t.finished++
+	var reasons, pauses, holders []string
 	var critical error
 	for i, l := range t.cfg.Limits {
 		prev := t.limits[i]
@@ -341,28 +415,31 @@ func (t *Throttler) round(ctx context.Context) error {
 		if crit != "" && critical == nil {
 			critical = fmt.Errorf("%w: %s", ErrCritical, crit)
 		}
-		if next.over {
+		if next.over && l.Pause {
+			pauses = append(pauses, next.reason)
+			holders = append(holders, l.Probe.Name())
+		} else if next.over {
 			reasons = append(reasons, next.reason)
 			holders = append(holders, l.Probe.Name())
 		}
 	}
 	first := !t.measured
 	t.measured = true
-	wasThrottled := t.throttled
-	t.throttled = len(reasons) > 0
-	t.reason = strings.Join(reasons, "; ")
-	switch {
-	case t.throttled && !wasThrottled:
-		t.since = now
-		t.log.Info("copy paused", "reason", t.reason)
-	case !t.throttled && wasThrottled:
-		paused := now.Sub(t.since)
-		t.total += paused
-		t.since = time.Time{}
-		t.log.Info("copy resumed", "paused", paused.Round(time.Millisecond), "throttled_total", t.total.Round(time.Millisecond))
+	wasHeld := t.load.on || t.paused.on
+	wasLoad, wasPaused := t.load.on, t.paused.on
+	if ended := t.load.set(len(reasons) > 0, strings.Join(reasons, "; "), now); ended > 0 {
+		t.log.Info("copy resumed", "paused", ended.Round(time.Millisecond).String(), "throttled_total", t.load.total.Round(time.Millisecond).String())
+	} else if t.load.on && !wasLoad {
+		t.log.Info("copy paused", "reason", t.load.reason)
 	}
+	if ended := t.paused.set(len(pauses) > 0, strings.Join(pauses, "; "), now); ended > 0 {
+		t.log.Info("pause lifted", "paused", ended.Round(time.Millisecond).String(), "paused_total", t.paused.total.Round(time.Millisecond).String())
+	} else if t.paused.on && !wasPaused {
+		t.log.Info("copy held by a pause", "reason", t.paused.reason)
+	}
+	held := t.load.on || t.paused.on
 	h := strings.Join(holders, "\x00")
-	notify := first || t.throttled != wasThrottled || h != t.holders
+	notify := first || held != wasHeld || h != t.holders
 	t.holders = h
 	if critical != nil && t.critical == nil {
 		t.critical = critical

@@ -233,8 +233,11 @@ func (t *applyText) file(f *pipeline.FileReport, done bool) {
 			default:
 				ran = fmt.Sprintf("statements 1-%d ran and stay", s.Index-1)
 			}
-			wrap(t.w, "  ", fmt.Sprintf("STOPPED at statement %d (%s); %s. Fix the file from statement %d on and rerun: "+
-				"godwit apply resumes it there", s.Index, s.Status, ran, s.Index))
+			fix := fmt.Sprintf("Fix the file from statement %d on and rerun", s.Index)
+			if s.StatementOK {
+				fix = "The file is fine: do what the refusal says, then rerun"
+			}
+			wrap(t.w, "  ", fmt.Sprintf("STOPPED at statement %d (%s); %s. %s: godwit apply resumes it there", s.Index, s.Status, ran, fix))
 			return
 		}
 	}

@@ -71,8 +71,10 @@ waits, the host and pid running it, and how old that report is (it is
 rewritten every second: an old one means the process is stuck or gone).
 It also shows the flags godwit pause and godwit cutover set.
 
-A migration publishes its status once its copy is set up; before that
-(and for an instant change) status only says that it runs.
+A migration publishes its status once its copy is set up, or, for an
+instant change, once it waits for its release (--postpone-cutover,
+--postpone-cutover-file, --cutover-window); before that (and for an
+instant change that does not wait) status only says that it runs.
 
 Output: text by default; --output json prints one JSON document.
 
@@ -137,7 +139,7 @@ func writeStatus(w io.Writer, ts *migrate.TableStatus) {
 	case migrate.StateRunning:
 		fmt.Fprintf(w, "godwit migration of %s: running (its lock is held by connection %d)\n", name, ts.LockConnection)
 		if ts.Status == nil {
-			line("status", "none yet: the migration is starting (or making an instant change, which publishes none)")
+			line("status", "none yet: the migration is starting (or making an instant change that does not wait, which publishes none)")
 		}
 	case migrate.StateStopped:
 		fmt.Fprintf(w, "godwit migration of %s: stopped (no godwit holds its lock)\n", name)
@@ -154,7 +156,11 @@ func writeStatus(w io.Writer, ts *migrate.TableStatus) {
 			phase += ", for " + ageText(s.InPhaseSeconds+ts.StatusAgeSeconds)
 		}
 		if s.Resumed {
-			phase += " (resumed from a checkpoint)"
+			phase += " (resumed from a checkpoint"
+			if s.ResumedFrom != "" {
+				phase += ": " + s.ResumedFrom
+			}
+			phase += ")"
 		}
 		line("phase", "%s", phase)
 		copied := fmt.Sprintf("%d of ~%d rows", s.RowsCopied, s.RowsTotal)
@@ -172,6 +178,9 @@ func writeStatus(w io.Writer, ts *migrate.TableStatus) {
 				cs += ", about " + ageText(s.ETASeconds) + " left"
 			}
 			line("checksum", "%s", cs)
+		}
+		if s.Paused && s.Postponed == "" { // at the cut-over, its line says so
+			line("paused", "%s", s.PauseReason)
 		}
 		if s.Throttled {
 			line("throttled", "%s", s.ThrottleReason)
@@ -226,8 +235,10 @@ func newPauseCmd() *cobra.Command {
 copy and the checksum stop within a second, while changes from the binlog
 keep being applied to the shadow, so it never falls behind; a cut-over
 that has not begun waits too. The progress and godwit status say
-"paused by godwit pause from HOST/PID", and the time counts in the
-summary's throttled time. godwit resume lets it go on.
+"paused by godwit pause from HOST/PID", and the summary counts the time
+as paused, apart from the server's throttling. An instant change that
+waits for its release (--postpone-cutover and the like) waits for
+godwit resume too. godwit resume lets it go on.
 
 The request is a flag in the migration's checkpoint table (_<table>_ckpt):
 it holds until godwit resume, also for the rerun that resumes a stopped

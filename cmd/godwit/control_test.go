@@ -171,7 +171,7 @@ func TestControlCommandsOnRunningMigration(t *testing.T) {
 		t.Fatalf("pause: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	poll("the pause to take hold", 10*time.Second, func(ts *migrate.TableStatus) bool {
-		return ts.Status.Throttled && strings.Contains(ts.Status.ThrottleReason, "paused by godwit pause from ")
+		return ts.Status.Paused && strings.Contains(ts.Status.PauseReason, "paused by godwit pause from ")
 	})
 	time.Sleep(1500 * time.Millisecond) // the chunk in flight when the pause came lands
 	s1 := running()
@@ -184,8 +184,8 @@ func TestControlCommandsOnRunningMigration(t *testing.T) {
 		t.Fatalf("rows copied grew from %d to %d while paused", s1.Status.RowsCopied, s2.Status.RowsCopied)
 	case s2.Status.RowsApplied <= s1.Status.RowsApplied:
 		t.Fatalf("rows applied %d then %d while paused: the writers' changes must keep being applied", s1.Status.RowsApplied, s2.Status.RowsApplied)
-	case !s2.Control.Paused || !s2.Status.Throttled || s2.StatusAgeSeconds > 2.5:
-		t.Fatalf("status while paused: control %+v, throttled %v, age %.1fs", s2.Control, s2.Status.Throttled, s2.StatusAgeSeconds)
+	case !s2.Control.Paused || !s2.Status.Paused || s2.StatusAgeSeconds > 2.5:
+		t.Fatalf("status while paused: control %+v, paused %v, age %.1fs", s2.Control, s2.Status.Paused, s2.StatusAgeSeconds)
 	}
 	t.Logf("paused at %d rows copied; %d rows applied meanwhile", s2.Status.RowsCopied, s2.Status.RowsApplied-s1.Status.RowsApplied)
 
@@ -225,8 +225,8 @@ func TestControlCommandsOnRunningMigration(t *testing.T) {
 		t.Fatal("godwit migrate has not finished a minute after godwit cutover")
 	}
 	sum := checkJSONOutput(t, result{stdout: migOut.String()})
-	if sum["swapped"] != true || sum["throttled_ms"].(float64) < 3500 || sum["postponed_ms"].(float64) < 2000 {
-		t.Fatalf("summary: swapped %v, throttled_ms %v (the pause), postponed_ms %v", sum["swapped"], sum["throttled_ms"], sum["postponed_ms"])
+	if sum["swapped"] != true || sum["paused_ms"].(float64) < 3500 || sum["postponed_ms"].(float64) < 2000 {
+		t.Fatalf("summary: swapped %v, paused_ms %v (the pause), postponed_ms %v", sum["swapped"], sum["paused_ms"], sum["postponed_ms"])
 	}
 	stats, werr := run.Stop()
 	if werr != nil {

@@ -139,7 +139,7 @@ func summaryFields(s *migrate.Summary) map[string]any {
 		"phases": phaseDurations(s), "cutover_stall_ms": s.CutoverStall.Milliseconds(), "cutover_attempts": s.CutoverAttempts,
 		"old_table": s.OldTable, "old_dropped": s.OldDropped, "total_ms": s.Total.Milliseconds(),
 		"checksum_rows": s.ChecksumRows, "checksum_chunks": s.ChecksumChunks, "checksum_rechecked": s.ChecksumRechecked, "checksum_repairs": s.ChecksumRepairs,
-		"warnings": s.Warnings, "throttled_ms": s.Throttled.Milliseconds(),
+		"warnings": s.Warnings, "throttled_ms": s.Throttled.Milliseconds(), "paused_ms": s.Paused.Milliseconds(), "resumed_from": s.ResumedFrom,
 		"postponed_ms": s.Postponed.Milliseconds(), "replica_wait_ms": s.ReplicaWait.Milliseconds(), "cutover_blocker_wait_ms": s.BlockerWait.Milliseconds(),
 	}
 }
@@ -220,7 +220,7 @@ func (h *hooks) runOne(command string, payload []byte) {
 	start := time.Now()
 	err := cmd.Run()
 	if err == nil {
-		h.log.Debug("hook ran", "hook", command, "event", ev.Event, "phase", ev.Phase, "took", time.Since(start).Round(time.Millisecond))
+		h.log.Debug("hook ran", "hook", command, "event", ev.Event, "phase", ev.Phase, "took", time.Since(start).Round(time.Millisecond).String())
 		return
 	}
 	if ctx.Err() != nil {

@@ -114,7 +114,7 @@ Exit codes:
 	registerMigrationFlags(fs, &opt, &replicas)
 	fs.StringVar(&opt.Alter, "alter", "", "the change: the clause after ALTER TABLE t, or a whole ALTER TABLE statement (required)")
 	fs.BoolVar(&opt.AllowDropData, "allow-drop-data", false, "proceed although a column the ALTER drops holds data (refused otherwise)")
-	fs.StringVar(&opt.PostponeCutoverFile, "postpone-cutover-file", "", "while this file exists, stay ready to swap (the copy kept in sync) instead of swapping")
+	fs.StringVar(&opt.PostponeCutoverFile, "postpone-cutover-file", "", "while this file exists, stay ready to swap (the copy kept in sync) instead of swapping; an instant change waits the same way before it touches the table")
 	fs.StringVar(&window, "cutover-window", "", "swap only inside this daily window, e.g. 02:00-04:00 (the server's time zone unless --cutover-window-tz)")
 	fs.StringVar(&windowTZ, "cutover-window-tz", "", "time zone of --cutover-window, e.g. Europe/Paris")
 	fs.BoolVar(&opt.CheckTable, "check-table", false, "run CHECK TABLE on the original first and refuse if the server reports damage (reads the whole table)")

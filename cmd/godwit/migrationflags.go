@@ -43,7 +43,7 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	// Here rather than with migrate's other postponements: a release
 	// pipeline (apply) may want each copy held for an operator too.
 	registerSQLMode(fs, &opt.SQLMode)
-	fs.BoolVar(&opt.PostponeCutover, "postpone-cutover", false, "copy, verify and keep in sync, then wait for godwit cutover (on that table) before swapping; an instant change does not wait: add --force-copy")
+	fs.BoolVar(&opt.PostponeCutover, "postpone-cutover", false, "copy, verify and keep in sync, then wait for godwit cutover (on that table) before swapping; an instant change waits the same way before it touches the table")
 }
 
 // registerSQLMode registers --sql-mode, which sets *dst; unset, the ALTER

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type output struct {
 	bar      *progressbar.ProgressBar
 	phase    migrate.Phase
 	lastLine time.Time
+	label    string // the last hold shown (waitLabel), so a change shows at once
 }
 
 func newOutput(mode string, stderr, stdout io.Writer) (*output, error) {
@@ -45,7 +47,7 @@ func newOutput(mode string, stderr, stdout io.Writer) (*output, error) {
 
 func (o *output) logger() *slog.Logger {
 	if o.mode == "json" {
-		return slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		return slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: durationText}))
 	}
 	// Under the bar, only what needs a human's attention.
 	level := slog.LevelInfo
@@ -53,6 +55,16 @@ func (o *output) logger() *slog.Logger {
 		level = slog.LevelWarn
 	}
 	return slog.New(slog.NewTextHandler(&barSafeWriter{o}, &slog.HandlerOptions{Level: level}))
+}
+
+// durationText writes a duration as the text handler does ("1.817s"):
+// the JSON handler would write nanoseconds, a number that reads like
+// milliseconds beside the durations logged as text.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // barSafeWriter clears the bar before a log line so the two do not mix.
@@ -67,11 +79,29 @@ func (w *barSafeWriter) Write(p []byte) (int, error) {
 	return w.o.stderr.Write(p)
 }
 
+// waitLabel says what holds the migration, if anything: the cut-over's
+// postponement or pause, a pause of the copy, the server's load. It is
+// taken from each event afresh, so it never outlives its cause.
+func waitLabel(e migrate.Event) string {
+	var parts []string
+	switch {
+	case e.Postponed != "":
+		parts = append(parts, e.Postponed) // a pause at the cut-over says so itself
+	case e.Paused:
+		parts = append(parts, e.PauseReason)
+	}
+	if e.Throttled {
+		parts = append(parts, "throttled: "+e.ThrottleReason)
+	}
+	return strings.Join(parts, "; ")
+}
+
 func (o *output) event(e migrate.Event) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	phaseChange := e.Phase != o.phase
-	o.phase = e.Phase
+	label := waitLabel(e)
+	phaseChange := e.Phase != o.phase || label != o.label
+	o.phase, o.label = e.Phase, label
 	switch o.mode {
 	case "bar":
 		o.drawBar(e)
@@ -84,6 +114,7 @@ func (o *output) event(e migrate.Event) {
 				"pending_changes": e.Progress.Pending, "chunk_size": e.Progress.ChunkSize,
 				"checksum_rows": e.Checksum.Rows, "checksum_chunks": e.Checksum.Chunks,
 				"throttled": e.Throttled, "throttle_reason": e.ThrottleReason,
+				"paused": e.Paused, "pause_reason": e.PauseReason, "postponed": e.Postponed,
 			})
 		}
 	case "text":
@@ -91,8 +122,8 @@ func (o *output) event(e migrate.Event) {
 			o.lastLine = time.Now()
 			fmt.Fprintf(o.stdout, "%s %-9s rows %d/~%d applied %d pending %d\n", e.Time.Format("15:04:05"), e.Phase,
 				e.Progress.RowsCopied, e.RowsTotal, e.Progress.RowsApplied, e.Progress.Pending)
-			if e.Throttled {
-				fmt.Fprintf(o.stdout, "%s %-9s throttled: %s\n", e.Time.Format("15:04:05"), e.Phase, e.ThrottleReason)
+			if label != "" {
+				fmt.Fprintf(o.stdout, "%s %-9s %s\n", e.Time.Format("15:04:05"), e.Phase, label)
 			}
 		}
 	}
@@ -123,8 +154,8 @@ func (o *output) drawBar(e migrate.Event) {
 	case e.Progress.Pending > 0 || e.Progress.RowsApplied > 0:
 		desc += fmt.Sprintf(" applied %d pending %d", e.Progress.RowsApplied, e.Progress.Pending)
 	}
-	if e.Throttled {
-		desc += " | throttled: " + e.ThrottleReason
+	if label := waitLabel(e); label != "" {
+		desc += " | " + label
 	}
 	o.bar.Describe(desc)
 	_ = o.bar.Set64(rows)
@@ -172,6 +203,7 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	if s.Path == migrate.PathInstant {
 		fmt.Fprintf(o.stdout, "changed %s instantly in %s (ALGORITHM=INSTANT, metadata only: nothing copied; writes waited %s)\n",
 			s.Table, s.Total.Round(time.Millisecond), s.CutoverStall.Round(time.Millisecond))
+		o.holds(s)
 		return
 	}
 	fmt.Fprintf(o.stdout, "swapped %s in %s: %d rows copied, %d binlog row changes, %d rows re-applied\n",
@@ -179,9 +211,10 @@ func (o *output) finish(s *migrate.Summary, err error) {
 	for _, p := range phaseOrder(s.Phases) {
 		fmt.Fprintf(o.stdout, "  %-9s %s\n", p, phases[string(p)])
 	}
-	if s.Postponed > 0 {
-		fmt.Fprintf(o.stdout, "  cut-over postponed %s (postpone file or window)\n", s.Postponed.Round(time.Second))
+	if s.Resumed {
+		fmt.Fprintf(o.stdout, "  resumed an interrupted run from %s\n", s.ResumedFrom)
 	}
+	o.holds(s)
 	if s.ReplicaWait > 0 {
 		fmt.Fprintf(o.stdout, "  cut-over waited %s for the replicas (lag or stopped replication)\n", s.ReplicaWait.Round(time.Second))
 	}
@@ -210,6 +243,17 @@ func (o *output) finish(s *migrate.Summary, err error) {
 		fmt.Fprintf(o.stdout, "  old table dropped\n")
 	} else {
 		fmt.Fprintf(o.stdout, "  old table kept as %s (drop it when you no longer need it)\n", s.OldTable)
+	}
+}
+
+// holds prints what a person held the change for: a postponed release
+// and godwit pause, each apart from the server's throttling.
+func (o *output) holds(s *migrate.Summary) {
+	if s.Postponed > 0 {
+		fmt.Fprintf(o.stdout, "  cut-over postponed %s until its release (postpone file, window or godwit cutover)\n", s.Postponed.Round(time.Second))
+	}
+	if s.Paused > 0 {
+		fmt.Fprintf(o.stdout, "  paused %s by godwit pause\n", s.Paused.Round(time.Second))
 	}
 }
 

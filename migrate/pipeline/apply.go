@@ -349,6 +349,7 @@ func (a *applier) applyFile(ctx context.Context, pf *pendingFile) error {
 			sr.Status, sr.Error = StatementFailed, err.Error()
 			if migrate.IsRefusal(err) {
 				sr.Status, sr.Verdict = StatementRefused, migrate.VerdictRefused
+				sr.StatementOK = migrate.RefusedOutside(err)
 			}
 			if a.opt.OnStatement != nil {
 				a.opt.OnStatement(fr, sr)

@@ -92,7 +92,10 @@ type StatementReport struct {
 	OldTable string          `json:"old_table,omitempty"` // an online copy's original, kept
 	Note     string          `json:"note,omitempty"`
 	Error    string          `json:"error,omitempty"`
-	Plan     *migrate.Plan   `json:"plan,omitempty"` // a dry run's plan of a migrate statement
+	// StatementOK: it was refused for something outside it (a table an
+	// earlier run left); the file needs no change.
+	StatementOK bool          `json:"statement_ok,omitempty"`
+	Plan        *migrate.Plan `json:"plan,omitempty"` // a dry run's plan of a migrate statement
 }
 
 // worse orders verdicts: refused, then needs-flag, then the rest.
