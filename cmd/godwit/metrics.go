@@ -44,6 +44,7 @@ type metrics struct {
 	checksumRows   prometheus.Gauge
 	checksumChunks prometheus.Gauge
 	throttled      prometheus.Gauge
+	paused         prometheus.Gauge
 	swapped        prometheus.Gauge
 	lastEvent      prometheus.Gauge
 	phaseGauge     *prometheus.GaugeVec // one-hot over the phases and "failed"
@@ -74,6 +75,7 @@ func newMetrics(database, table string) *metrics {
 		checksumRows:   prometheus.NewGauge(f("checksum_rows", "Rows compared by the checksum so far.")),
 		checksumChunks: prometheus.NewGauge(f("checksum_chunks", "Chunks compared by the checksum so far.")),
 		throttled:      prometheus.NewGauge(f("throttled", "1 while the copy is held back by the server's load, else 0.")),
+		paused:         prometheus.NewGauge(f("paused", "1 while godwit pause holds the migration, else 0.")),
 		swapped:        prometheus.NewGauge(f("swapped", "1 once the new table serves under the original name.")),
 		lastEvent:      prometheus.NewGauge(f("last_event_timestamp_seconds", "Unix time of the migration's last progress report.")),
 		phaseGauge: prometheus.NewGaugeVec(f("phase",
@@ -87,7 +89,7 @@ func newMetrics(database, table string) *metrics {
 	start := prometheus.NewGauge(f("start_time_seconds", "Unix time the migration started."))
 	start.SetToCurrentTime()
 	reg.MustRegister(m.rowsCopied, m.rowsTotal, m.rowsApplied, m.pending, m.chunkSize, m.checksumRows,
-		m.checksumChunks, m.throttled, m.swapped, m.lastEvent, m.phaseGauge, m.phaseSeconds, m.throttleReason,
+		m.checksumChunks, m.throttled, m.paused, m.swapped, m.lastEvent, m.phaseGauge, m.phaseSeconds, m.throttleReason,
 		m.chunksCopied, start,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, p := range migrate.PhaseOrder {
@@ -170,6 +172,11 @@ func (m *metrics) event(e migrate.Event) {
 		m.checksumChunks.Set(float64(e.Checksum.Chunks))
 	}
 	m.setThrottled(e.Throttled, e.ThrottleReason)
+	if e.Paused {
+		m.paused.Set(1)
+	} else {
+		m.paused.Set(0)
+	}
 }
 
 func (m *metrics) setThrottled(on bool, reason string) {

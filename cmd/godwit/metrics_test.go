@@ -114,10 +114,13 @@ func TestMetricsFromEvents(t *testing.T) {
 	m.event(migrate.Event{Time: t0.Add(4 * time.Second), Phase: migrate.PhaseVerify,
 		Progress: copier.Progress{RowsCopied: 1000, Chunks: 10, ChunkSize: 120},
 		Checksum: copier.ChecksumResult{Rows: 500, Chunks: 5}})
+	m.event(migrate.Event{Time: t0.Add(4500 * time.Millisecond), Phase: migrate.PhaseVerify, Paused: true, PauseReason: "paused by godwit pause from h/1"})
+	wantLines(t, scrape(t, srv.URL), `godwit_paused{`+lbl+`} 1`, `godwit_throttled{`+lbl+`} 0`)
 	m.event(migrate.Event{Time: t0.Add(5 * time.Second), Phase: migrate.PhaseCutover,
 		Progress: copier.Progress{RowsCopied: 1000, Chunks: 10, ChunkSize: 120}})
 	s = scrape(t, srv.URL)
 	wantLines(t, s,
+		`godwit_paused{`+lbl+`} 0`,
 		`godwit_phase{database="shop",phase="verify",table="orders"} 0`,
 		`godwit_phase{database="shop",phase="cut-over",table="orders"} 1`,
 		`godwit_throttled{`+lbl+`} 0`,

@@ -24,7 +24,7 @@ var outputDocPath = filepath.Join("..", "..", "docs", "output.md")
 var progressFields = map[string]string{
 	"event":               `"progress"`,
 	"time":                "when the event happened (RFC 3339, UTC)",
-	"phase":               "the phase: preflight, setup, copy, indexes, catch-up, verify, cut-over, cleanup, done",
+	"phase":               "the phase: preflight, setup, copy, indexes, catch-up, verify, ready (the cut-over waits for its release), cut-over, cleanup, done",
 	"message":             "what happened, for a human (a phase change, a wait and its reason)",
 	"rows_copied":         "rows copied into the shadow so far",
 	"rows_total_estimate": "the server's estimate of the table's rows",
@@ -33,8 +33,11 @@ var progressFields = map[string]string{
 	"chunk_size":          "rows per copy chunk now (follows `--chunk-time`)",
 	"checksum_rows":       "rows the checksum compared so far",
 	"checksum_chunks":     "chunks the checksum compared so far",
-	"throttled":           "true while the copy is held back (the server's load, a pause)",
-	"throttle_reason":     "why: the probe, its value and its threshold, or who paused it",
+	"throttled":           "true while the copy is held back by the server's load",
+	"throttle_reason":     "why: the probe, its value and its threshold",
+	"paused":              "true while `godwit pause` holds the copy, the checksum or the cut-over",
+	"pause_reason":        "who paused it: `paused by godwit pause from HOST/PID`",
+	"postponed":           "in the ready phase, why the cut-over waits (the postpone file, the window, `godwit cutover`); empty otherwise",
 }
 
 var summaryDocs = map[string]string{
@@ -59,8 +62,10 @@ var summaryDocs = map[string]string{
 	"checksum_rechecked":      "rows compared again before the swap (changed since their chunk was compared)",
 	"checksum_repairs":        "chunks recopied or keys re-applied because they differed",
 	"warnings":                "what went wrong without undoing the change (e.g. the old table could not be dropped)",
-	"throttled_ms":            "time the copy waited for the server's load or a pause",
-	"postponed_ms":            "time the ready cut-over waited for a postponement (file, window, `--postpone-cutover`)",
+	"throttled_ms":            "time the copy waited for the server's load",
+	"paused_ms":               "time `godwit pause` held the run",
+	"resumed_from":            "where a resumed run picked up (\"copy at row 12000\", \"copy done\", \"the cut-over\"); empty for a fresh run",
+	"postponed_ms":            "time the ready cut-over waited for its release (file, window, `godwit cutover`), pauses apart",
 	"replica_wait_ms":         "time the cut-over waited for replicas to catch up or replicate again",
 	"cutover_blocker_wait_ms": "time the cut-over waited for transactions holding the table",
 }
