@@ -81,6 +81,19 @@ func TestControlWithoutMigration(t *testing.T) {
 	}
 }
 
+// controller sends control actions to the migration of ctlTable that
+// opt runs, failing the test (not stopping it) on an error.
+func controller(ctx context.Context, t *testing.T, opt migrate.Options) func(migrate.ControlAction) *migrate.ControlResult {
+	return func(a migrate.ControlAction) *migrate.ControlResult {
+		res, err := migrate.ControlMigration(ctx, opt.Conn, ctlTable, a, nil)
+		if err != nil {
+			t.Errorf("%s: %v", a, err)
+			return &migrate.ControlResult{}
+		}
+		return res
+	}
+}
+
 // TestControlPauseHoldsCutoverUntilResumed: with PostponeCutover the ready
 // migration waits for godwit cutover, and godwit status sees it waiting,
 // in sync, from its status row. A pause holds the cut-over, a cutover
@@ -92,14 +105,7 @@ func TestControlPauseHoldsCutoverUntilResumed(t *testing.T) {
 	defer cancel()
 	opt := options(sb, ctlTable, "MODIFY a VARCHAR(40)")
 	opt.PostponeCutover = true
-	control := func(a migrate.ControlAction) *migrate.ControlResult {
-		res, err := migrate.ControlMigration(ctx, opt.Conn, ctlTable, a, nil)
-		if err != nil {
-			t.Errorf("%s: %v", a, err)
-			return &migrate.ControlResult{}
-		}
-		return res
-	}
+	control := controller(ctx, t, opt)
 	var waits, held int
 	opt.Report = func(e migrate.Event) {
 		switch {

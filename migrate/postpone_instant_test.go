@@ -97,14 +97,7 @@ func TestPostponedInstantControl(t *testing.T) {
 	opt := options(sb, ctlTable, "ADD COLUMN w INT")
 	opt.ForceCopy = false
 	opt.PostponeCutover = true
-	control := func(a migrate.ControlAction) *migrate.ControlResult {
-		res, err := migrate.ControlMigration(ctx, opt.Conn, ctlTable, a, nil)
-		if err != nil {
-			t.Errorf("%s: %v", a, err)
-			return &migrate.ControlResult{}
-		}
-		return res
-	}
+	control := controller(ctx, t, opt)
 	var waits, held int
 	opt.Report = func(e migrate.Event) {
 		switch {
