@@ -189,6 +189,7 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	}
 	var notes []string
 	m.shadow, notes = predictTable(m.source, m.change, env)
+	m.shadowPredicted = true
 	p.NotChecked = append(p.NotChecked, notes...)
 	p.NotChecked = append(p.NotChecked, "whether the server accepts the ALTER: the planner does not run it (migrate first applies it to an empty shadow table and stops if the server rejects it)")
 	if err := p.newKey(m); err != nil {
@@ -320,6 +321,7 @@ func (p *Plan) newKey(m *migration) error {
 // data runs migrate's data checks against the predicted new table.
 func (p *Plan) data(ctx context.Context, m *migration, opt PlanOptions) error {
 	findings, err := m.checkData(ctx)
+	p.NotChecked = append(p.NotChecked, m.dataNotes...)
 	if err != nil {
 		var r *Refusal
 		if errors.As(err, &r) {
