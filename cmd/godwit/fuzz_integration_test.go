@@ -138,6 +138,9 @@ func TestFuzzPlanAgreesWithMigrate(t *testing.T) {
 			fail("plan and migrate disagree")
 		}
 		got := sb.Tables(t)
+		if mig.code == 5 {
+			continue // a stopped copy keeps its shadow and checkpoint by design
+		}
 		if mig.code == 0 {
 			if strings.Join(got, ",") != "_t_old,t" && strings.Join(got, ",") != "t" {
 				fail("tables after a swap: %v", got)
