@@ -1,0 +1,42 @@
+package migrate
+
+import (
+	"testing"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+)
+
+// TestCheckOverSource: a CHECK over the new table's columns is counted
+// over the source's, under their old names; a column the ALTER adds has
+// no value in the current rows.
+func TestCheckOverSource(t *testing.T) {
+	old := map[string]string{"v2": "v", "s": "s", "w": "W"}
+	for _, tc := range []struct{ expr, want, missing string }{
+		{"`v2` > 0", "`v`>0", ""},
+		{"v2 + s > 3 AND `W` IS NOT NULL", "`v`+`s`>3 AND `W` IS NOT NULL", ""},
+		{"CHAR_LENGTH(t.s) < 10", "CHAR_LENGTH(`s`)<10", ""},
+		{"c1 > 3 OR v2 > 0", "", "c1"},
+	} {
+		e, err := parseExpr(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &renamer{old: old}
+		e.Accept(r)
+		if r.missing != tc.missing {
+			t.Errorf("%s: missing %q, want %q", tc.expr, r.missing, tc.missing)
+			continue
+		}
+		if tc.missing != "" {
+			continue
+		}
+		got, err := restoreExpr(e)
+		if err != nil || got != tc.want {
+			t.Errorf("%s over the source = %q, %v; want %q", tc.expr, got, err, tc.want)
+		}
+	}
+	if _, err := parseExpr("1) FROM x WHERE (1"); err == nil {
+		t.Error("an expression that smuggles a FROM parsed as one expression")
+	}
+	var _ ast.Visitor = &renamer{}
+}
