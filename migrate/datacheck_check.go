@@ -75,37 +75,88 @@ func (m *migration) overSource(expr string) (string, error) {
 		return "", err
 	}
 	kept, _ := m.pairs()
-	v := &renamer{old: map[string]string{}}
+	v := &renamer{old: map[string]string{}, added: m.addedValues()}
 	for _, p := range kept {
 		v.old[strings.ToLower(p.dst.Name)] = p.src.Name
 	}
-	e.Accept(v)
+	out, _ := e.Accept(v)
 	if v.missing != "" {
-		return "", fmt.Errorf("not evaluated: it names column %s, which the current rows do not have (its value comes from the ALTER)", v.missing)
+		return "", fmt.Errorf("not evaluated: it names column %s, whose value in the current rows godwit cannot tell", v.missing)
 	}
-	return restoreExpr(e)
+	return restoreExpr(out)
 }
 
+// addedValues are the values the copy leaves to the columns the ALTER
+// adds: their literal or expression DEFAULT, or NULL for a nullable column
+// without one. Columns the server computes (AUTO_INCREMENT, generated)
+// or fills with an implicit default are left out.
+func (m *migration) addedValues() map[string]ast.ExprNode {
+	out := map[string]ast.ExprNode{}
+	for _, s := range m.change.Specs {
+		if s.AST == nil || s.AST.Tp != ast.AlterTableAddColumns {
+			continue
+		}
+		for _, col := range s.AST.NewColumns {
+			var value ast.ExprNode
+			nullable, computed := true, false
+			for _, o := range col.Options {
+				switch o.Tp {
+				case ast.ColumnOptionDefaultValue:
+					value = o.Expr
+				case ast.ColumnOptionNotNull, ast.ColumnOptionPrimaryKey:
+					nullable = false
+				case ast.ColumnOptionAutoIncrement, ast.ColumnOptionGenerated:
+					computed = true
+				}
+			}
+			if value == nil && nullable {
+				value = ast.NewValueExpr(nil, "", "")
+			}
+			if value != nil && !computed {
+				out[col.Name.Name.L] = value
+			}
+		}
+	}
+	return out
+}
+
+// renamer rewrites column names of the new table into the source's, and
+// columns the ALTER adds into the value they get.
 type renamer struct {
-	old     map[string]string // new column name, lower case -> source column
-	missing string
+	old      map[string]string // new column name, lower case -> source column
+	added    map[string]ast.ExprNode
+	replaced map[*ast.ColumnNameExpr]ast.ExprNode
+	missing  string
 }
 
 func (r *renamer) Enter(n ast.Node) (ast.Node, bool) {
 	if c, ok := n.(*ast.ColumnNameExpr); ok {
-		src, ok := r.old[c.Name.Name.L]
-		if !ok && r.missing == "" {
-			r.missing = c.Name.Name.O
-		}
-		if ok {
+		src, kept := r.old[c.Name.Name.L]
+		v, added := r.added[c.Name.Name.L]
+		switch {
+		case kept:
 			c.Name.Name = ast.NewCIStr(src)
 			c.Name.Table, c.Name.Schema = ast.CIStr{}, ast.CIStr{}
+		case added:
+			if r.replaced == nil {
+				r.replaced = map[*ast.ColumnNameExpr]ast.ExprNode{}
+			}
+			r.replaced[c] = v
+		case r.missing == "":
+			r.missing = c.Name.Name.O
 		}
 	}
 	return n, false
 }
 
-func (r *renamer) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+func (r *renamer) Leave(n ast.Node) (ast.Node, bool) {
+	if c, ok := n.(*ast.ColumnNameExpr); ok {
+		if v, ok := r.replaced[c]; ok {
+			return v, true
+		}
+	}
+	return n, true
+}
 
 func parseExpr(expr string) (ast.ExprNode, error) {
 	stmt, err := parser.New().ParseOneStmt("SELECT "+expr, "", "")

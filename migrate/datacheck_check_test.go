@@ -11,7 +11,13 @@ import (
 // no value in the current rows.
 func TestCheckOverSource(t *testing.T) {
 	old := map[string]string{"v2": "v", "s": "s", "w": "W"}
+	five, err := parseExpr("5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := map[string]ast.ExprNode{"c2": five}
 	for _, tc := range []struct{ expr, want, missing string }{
+		{"c2 > 3 AND v2 < c2", "5>3 AND `v`<5", ""},
 		{"`v2` > 0", "`v`>0", ""},
 		{"v2 + s > 3 AND `W` IS NOT NULL", "`v`+`s`>3 AND `W` IS NOT NULL", ""},
 		{"CHAR_LENGTH(t.s) < 10", "CHAR_LENGTH(`s`)<10", ""},
@@ -21,8 +27,8 @@ func TestCheckOverSource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := &renamer{old: old}
-		e.Accept(r)
+		r := &renamer{old: old, added: added}
+		out, _ := e.Accept(r)
 		if r.missing != tc.missing {
 			t.Errorf("%s: missing %q, want %q", tc.expr, r.missing, tc.missing)
 			continue
@@ -30,7 +36,7 @@ func TestCheckOverSource(t *testing.T) {
 		if tc.missing != "" {
 			continue
 		}
-		got, err := restoreExpr(e)
+		got, err := restoreExpr(out)
 		if err != nil || got != tc.want {
 			t.Errorf("%s over the source = %q, %v; want %q", tc.expr, got, err, tc.want)
 		}
@@ -38,5 +44,4 @@ func TestCheckOverSource(t *testing.T) {
 	if _, err := parseExpr("1) FROM x WHERE (1"); err == nil {
 		t.Error("an expression that smuggles a FROM parsed as one expression")
 	}
-	var _ ast.Visitor = &renamer{}
 }
