@@ -253,6 +253,11 @@ func (m *migration) checksAdded(ctx context.Context) ([]checkClause, error) {
 	var out []checkClause
 	for _, c := range dst {
 		if c.enforced && !had[c.expr] {
+			// MySQL names a CHECK without a name after its table, and
+			// renames it with the table: say the name it will have.
+			if rest, ok := strings.CutPrefix(c.name, m.shadow.Name+"_chk_"); ok {
+				c.name = m.opt.Table + "_chk_" + rest
+			}
 			out = append(out, c.checkClause)
 		}
 	}
