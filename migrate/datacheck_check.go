@@ -292,7 +292,25 @@ func (m *migration) tableChecks(ctx context.Context, table string) ([]tableCheck
 			return nil, err
 		}
 		c.enforced = enforced == "YES"
+		if m.server.Flavor == "mysql" {
+			c.expr = unescapeMySQLClause(c.expr)
+		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// unescapeMySQLClause undoes the escaping MySQL adds to CHECK_CLAUSE:
+// it prints the clause as if inside a quoted string, with a backslash
+// before each quote and backslash (SHOW CREATE TABLE shows the clause
+// without it).
+func unescapeMySQLClause(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		sb.WriteByte(s[i])
+	}
+	return sb.String()
 }
