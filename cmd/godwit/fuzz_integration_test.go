@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/godwit-db/godwit/internal/sandboxtest"
 )
@@ -98,11 +97,13 @@ func fuzzAlter(r *rand.Rand) string {
 // as it was and no table of godwit's behind. The one disagreement allowed
 // is the one plan documents: it does not run the ALTER, so an ALTER the
 // server rejects is planned as safe and refused by migrate.
-// GODWIT_FUZZ_N sets how many strings (default 60), GODWIT_FUZZ_SEED the seed.
+// GODWIT_FUZZ_N sets how many strings (default 60), GODWIT_FUZZ_SEED the
+// seed (default 1, so that CI runs the same strings every time; set
+// another to explore).
 func TestFuzzPlanAgreesWithMigrate(t *testing.T) {
 	sb := sandboxtest.New(t)
 	n := envInt("GODWIT_FUZZ_N", 60)
-	seed := envInt("GODWIT_FUZZ_SEED", int(time.Now().UnixNano()%1_000_000))
+	seed := envInt("GODWIT_FUZZ_SEED", 1)
 	t.Logf("GODWIT_FUZZ_SEED=%d GODWIT_FUZZ_N=%d", seed, n)
 	r := rand.New(rand.NewPCG(uint64(seed), 1))
 	args := connArgs(sb)[1:]
@@ -133,7 +134,7 @@ func TestFuzzPlanAgreesWithMigrate(t *testing.T) {
 		case plan.code == 0 && mig.code == 0, plan.code == 2 && mig.code == 2:
 		case (plan.code == 3 || plan.code == 4) && mig.code == 3:
 		case plan.code == 0 && serverRejected:
-			tally["server rejected what plan could not check"]++
+			tally["(of which the server rejected the ALTER)"]++
 		default:
 			fail("plan and migrate disagree")
 		}
