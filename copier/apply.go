@@ -39,33 +39,30 @@ func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, u
 // With replace, rows are copied with REPLACE (see applyTx), through a
 // transaction.
 func (p *Plan) applyJobsOn(ctx context.Context, ex execer, jobs []applyJob, upto []any, replace bool) (int64, error) {
-	args := make([][]any, len(jobs))
-	for i, j := range jobs {
-		for _, k := range j.keys {
-			args[i] = append(args[i], k...)
-		}
+	// keysOn is a job's keys on a side, above its lower bound when it has one.
+	keysOn := func(j applyJob, shadow bool) (string, []any) {
+		cond, args := p.Key.inKeys(shadow, j.keys)
 		if j.lower != nil {
-			args[i] = append(args[i], p.Key.compareArgs(j.lower)...)
+			above, a := p.Key.cond(shadow, ">", j.lower)
+			cond, args = cond+" AND "+above, append(args, a...)
 		}
+		return cond, args
 	}
-	above := func(j applyJob, shadow bool) string {
-		if j.lower == nil {
-			return ""
-		}
-		return " AND " + p.Key.compare(shadow, ">")
-	}
-	for i, j := range jobs {
-		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s%s", mysqlx.Tag, p.shadow(), p.Key.in(true, len(j.keys)), above(j, true))
-		if _, err := ex.ExecContext(ctx, del, args[i]...); err != nil {
+	for _, j := range jobs {
+		cond, args := keysOn(j, true)
+		del := fmt.Sprintf("%sDELETE FROM %s WHERE %s", mysqlx.Tag, p.shadow(), cond)
+		if _, err := ex.ExecContext(ctx, del, args...); err != nil {
 			return 0, fmt.Errorf("apply %d changes (delete): %w", len(j.keys), err)
 		}
 	}
 	var applied int64
-	for i, j := range jobs {
-		where, a := " WHERE "+p.Key.in(false, len(j.keys))+above(j, false), args[i]
+	for _, j := range jobs {
+		cond, a := keysOn(j, false)
+		where := " WHERE " + cond
 		if upto != nil {
-			where += " AND " + p.Key.compare(false, "<=")
-			a = append(a[:len(a):len(a)], p.Key.compareArgs(upto)...)
+			below, b := p.Key.cond(false, "<=", upto)
+			where += " AND " + below
+			a = append(a, b...)
 		}
 		// MariaDB sends a transaction's events before its commit is visible;
 		// a locking read waits for that commit instead of reading the row

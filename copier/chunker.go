@@ -23,12 +23,12 @@ func (p *Plan) where(c Chunk) (string, []any) { return p.whereOn(c, false) }
 func (p *Plan) whereOn(c Chunk, shadow bool) (string, []any) {
 	cond, args := "1=1", []any(nil)
 	if c.Lower != nil {
-		cond = p.Key.compare(shadow, ">")
-		args = p.Key.compareArgs(c.Lower)
+		cond, args = p.Key.cond(shadow, ">", c.Lower)
 	}
 	if c.Upper != nil {
-		cond += " AND " + p.Key.compare(shadow, "<=")
-		args = append(args, p.Key.compareArgs(c.Upper)...)
+		upper, a := p.Key.cond(shadow, "<=", c.Upper)
+		cond += " AND " + upper
+		args = append(args, a...)
 	}
 	return cond, args
 }
@@ -127,5 +127,5 @@ func (p *Plan) copyChunkOnce(ctx context.Context, db *sql.DB, c Chunk, replace b
 
 // Above renders the shadow rows whose key is above v, with its arguments.
 func (p *Plan) Above(v []any) (string, []any) {
-	return p.Key.compare(true, ">"), p.Key.compareArgs(v)
+	return p.Key.cond(true, ">", v)
 }

@@ -18,6 +18,10 @@ import (
 type KeyColumn struct {
 	tableinfo.Column
 	ShadowName string
+	// ShadowMembers are the shadow's ENUM members when the ALTER changes
+	// them (nil: the source's). Key values hold source member numbers;
+	// on the shadow each is matched by its label's number there.
+	ShadowMembers []string
 }
 
 // Key is a unique, NOT NULL key of the source that the shadow keeps.
@@ -31,15 +35,16 @@ type Key struct {
 }
 
 // SupportedKeyType says whether a column can be part of a chunking key.
-// Floating-point values do not compare exactly; BLOB/TEXT/JSON/BIT/SET
-// keys are prefix keys or have no order the client can reproduce; an ENUM
-// sorts by member number but compares with text by label, so a keyset
-// walk over it would skip rows.
+// Floating-point values do not compare exactly; BLOB/TEXT/JSON/BIT keys
+// are prefix keys or have no order the client can reproduce. An ENUM
+// sorts by member number and is walked by it (see enumCond). A SET sorts
+// by its bitmask too, but the server uses no index for a range over it,
+// and the IN list that stands for a range would grow as 2^members.
 func SupportedKeyType(c tableinfo.Column) bool {
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint",
 		"decimal", "numeric", "char", "varchar", "binary", "varbinary",
-		"date", "datetime", "timestamp", "time", "year":
+		"date", "datetime", "timestamp", "time", "year", "enum":
 		return true
 	}
 	return false
@@ -157,6 +162,12 @@ func (k Key) fromSQL(raw []any) ([]any, error) {
 			out[i] = n
 		case c.DataType == "binary" || c.DataType == "varbinary":
 			out[i] = append([]byte(nil), b...)
+		case c.DataType == "enum":
+			n, err := enumNumber(c, string(b))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
 		default:
 			out[i] = string(b)
 		}
@@ -179,7 +190,8 @@ func (k Key) fromEvent(row []any) ([]any, error) {
 			return nil, fmt.Errorf("key column %s is NULL in a binlog row", c.Name)
 		}
 		switch {
-		case isInteger(c.DataType):
+		case isInteger(c.DataType) || c.DataType == "enum":
+			// The binlog carries an ENUM's member number, as the key holds it.
 			n, err := eventInteger(v, c)
 			if err != nil {
 				return nil, err
@@ -292,7 +304,7 @@ func compareKeys(a, b []any) int {
 // the watermark without asking the server.
 func (k Key) integers() bool {
 	for _, c := range k.Columns {
-		if !isInteger(c.DataType) {
+		if !isInteger(c.DataType) && c.DataType != "enum" {
 			return false
 		}
 	}

@@ -534,7 +534,7 @@ func TestMapKeyNulInText(t *testing.T) {
 func TestSupportedKeyType(t *testing.T) {
 	for typ, want := range map[string]bool{
 		"int": true, "bigint": true, "decimal": true, "varchar": true, "binary": true, "varbinary": true,
-		"datetime": true, "enum": false, "float": false, "double": false, "text": false, "blob": false,
+		"datetime": true, "enum": true, "float": false, "double": false, "text": false, "blob": false,
 		"json": false, "bit": false, "set": false,
 	} {
 		if got := SupportedKeyType(tableinfo.Column{DataType: typ}); got != want {

@@ -206,10 +206,8 @@ func (p *Plan) chunkWithout(c Chunk, keys [][]any) func(shadow bool) (string, []
 		if len(keys) == 0 {
 			return cond, args
 		}
-		for _, k := range keys {
-			args = append(args, k...)
-		}
-		return cond + " AND NOT (" + p.Key.in(shadow, len(keys)) + ")", args
+		in, a := p.Key.inKeys(shadow, keys)
+		return cond + " AND NOT (" + in + ")", append(args, a...)
 	}
 }
 
@@ -336,11 +334,7 @@ func (p *Plan) ChecksumRest(ctx context.Context, snap [2]Querier, keys, splits [
 	start := time.Now()
 	for start := 0; start < len(keys); start += checksumKeyBatch {
 		batch := keys[start:min(start+checksumKeyBatch, len(keys))]
-		var args []any
-		for _, k := range batch {
-			args = append(args, k...)
-		}
-		where := func(shadow bool) (string, []any) { return p.Key.in(shadow, len(batch)), args }
+		where := func(shadow bool) (string, []any) { return p.Key.inKeys(shadow, batch) }
 		var differs bool
 		err := run.run(ctx, func(ctx context.Context) (err error) {
 			differs, err = p.compareRows(ctx, &res, snap, where)

@@ -13,7 +13,7 @@ import (
 
 // Finding is a change the data itself would not survive intact.
 type Finding struct {
-	Check    string   // "unique", "narrowing", "not-null", "charset", "enum", "dropped-data"
+	Check    string   // "unique", "narrowing", "not-null", "charset", "enum", "check", "dropped-data"
 	Column   string   // the column or index concerned
 	Rows     int64    // offending rows (or duplicate groups for "unique")
 	Examples []string // a few keys (or duplicate values) to look at
@@ -84,8 +84,9 @@ func (m *migration) pairs() (kept []columnPair, dropped []tableinfo.Column) {
 // counts and example keys, a change that would lose or alter data:
 // duplicates under a new unique key, values that do not fit a narrowed
 // type, NULLs under NOT NULL, characters the new charset cannot hold,
-// ENUM/SET members in use that the ALTER removes, and (unless allowed)
-// dropped columns that hold data. One pass of the table answers all the
+// ENUM/SET members in use that the ALTER removes, rows a new CHECK
+// constraint rejects (datacheck_check.go), and (unless allowed) dropped
+// columns that hold data. One pass of the table answers all the
 // per-column questions; each new unique key costs one grouping pass.
 func (m *migration) checkData(ctx context.Context) ([]Finding, error) {
 	kept, dropped := m.pairs()
@@ -99,6 +100,17 @@ func (m *migration) checkData(ctx context.Context) ([]Finding, error) {
 			detail: fmt.Sprintf("the ALTER drops column %s, which holds data", c.Name),
 			fix:    "Make sure the data is no longer needed (back it up), then pass --allow-drop-data.",
 		})
+	}
+	checks, notes, err := m.checkConditions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conds = append(conds, checks...)
+	m.dataNotes = notes
+	for _, n := range notes {
+		if !m.shadowPredicted {
+			m.log.Warn("not checked before the copy: " + n)
+		}
 	}
 	findings, err := m.countConditions(ctx, conds)
 	if err != nil {

@@ -78,7 +78,7 @@ func columnConditions(p columnPair) []condition {
 // removedMembers is the condition for rows whose value the new ENUM/SET
 // cannot hold.
 func removedMembers(s, d tableinfo.Column, x string) string {
-	keep := members(d.ColumnType)
+	keep := tableinfo.Members(d.ColumnType)
 	if d.DataType == "enum" {
 		q := make([]string, len(keep))
 		for i, m := range keep {
@@ -86,7 +86,7 @@ func removedMembers(s, d tableinfo.Column, x string) string {
 		}
 		return fmt.Sprintf("(%s <> '' AND BINARY %s NOT IN (%s))", x, x, strings.Join(q, ", "))
 	}
-	old := members(s.ColumnType)
+	old := tableinfo.Members(s.ColumnType)
 	if s.DataType != "set" {
 		return ""
 	}
@@ -104,35 +104,6 @@ func removedMembers(s, d tableinfo.Column, x string) string {
 		return ""
 	}
 	return "(" + strings.Join(conds, " OR ") + ")"
-}
-
-// members reads the member list of an enum('a','b') or set(...) column
-// type as information_schema prints it: quoted, with ” for a quote.
-func members(columnType string) []string {
-	var out []string
-	open := strings.IndexByte(columnType, '(')
-	if open < 0 {
-		return nil
-	}
-	var cur strings.Builder
-	in := false
-	for i := open + 1; i < len(columnType); i++ {
-		c := columnType[i]
-		switch {
-		case !in && c == '\'':
-			in = true
-		case in && c == '\'' && i+1 < len(columnType) && columnType[i+1] == '\'':
-			cur.WriteByte('\'')
-			i++
-		case in && c == '\'':
-			in = false
-			out = append(out, cur.String())
-			cur.Reset()
-		case in:
-			cur.WriteByte(c)
-		}
-	}
-	return out
 }
 
 func integerRange(c tableinfo.Column) (string, string) {

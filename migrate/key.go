@@ -57,9 +57,16 @@ func keyFrom(src, shadow *tableinfo.Table, ch *alter.Change, ix tableinfo.Index)
 	if shadow == nil {
 		return k, nil
 	}
-	for _, c := range k.Columns {
-		if _, ok := shadow.Column(c.ShadowName); !ok {
+	for i, c := range k.Columns {
+		sc, ok := shadow.Column(c.ShadowName)
+		if !ok {
 			return copier.Key{}, fmt.Errorf("the new table has no column %s", c.ShadowName)
+		}
+		if c.DataType == "enum" && sc.ColumnType != c.ColumnType {
+			if sc.DataType != "enum" {
+				return copier.Key{}, fmt.Errorf("the ALTER changes column %s from %s to %s, which orders rows another way", c.Name, c.ColumnType, sc.ColumnType)
+			}
+			k.Columns[i].ShadowMembers = tableinfo.Members(sc.ColumnType)
 		}
 	}
 	if !shadowIndexes(shadow, k) {

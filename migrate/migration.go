@@ -22,14 +22,19 @@ import (
 )
 
 type migration struct {
-	opt     Options
-	log     *slog.Logger
-	db      *sql.DB
-	server  Server
-	change  *alter.Change
-	source  *tableinfo.Table
-	shadow  *tableinfo.Table
-	created []string // tables this run created and must drop on failure
+	opt    Options
+	log    *slog.Logger
+	db     *sql.DB
+	server Server
+	change *alter.Change
+	source *tableinfo.Table
+	shadow *tableinfo.Table
+	// shadowPredicted: shadow is the planner's prediction, not a table.
+	shadowPredicted bool
+	// dataNotes are what the data checks could not evaluate (a CHECK over
+	// a column the ALTER adds), for the plan to list as not checked.
+	dataNotes []string
+	created   []string // tables this run created and must drop on failure
 
 	changes  *copier.Changes
 	stream   *copier.Stream

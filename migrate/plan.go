@@ -197,6 +197,7 @@ func NewPlan(ctx context.Context, opt PlanOptions) (*Plan, error) {
 	}
 	var notes []string
 	m.shadow, notes = predictTable(m.source, m.change, env)
+	m.shadowPredicted = true
 	p.NotChecked = append(p.NotChecked, notes...)
 	if err := p.newKey(m); err != nil {
 		return nil, err
@@ -331,6 +332,7 @@ func (p *Plan) newKey(m *migration) error {
 // data runs migrate's data checks against the predicted new table.
 func (p *Plan) data(ctx context.Context, m *migration, opt PlanOptions) error {
 	findings, err := m.checkData(ctx)
+	p.NotChecked = append(p.NotChecked, m.dataNotes...)
 	if err != nil {
 		var r *Refusal
 		if errors.As(err, &r) {

@@ -782,7 +782,7 @@ func (in nativeInput) varcharChange(src, dst tableinfo.Column) Native {
 // appended says whether dst's ENUM/SET members are src's plus new ones at
 // the end, with the same storage size.
 func appended(src, dst tableinfo.Column) bool {
-	om, nm := members(src.ColumnType), members(dst.ColumnType)
+	om, nm := tableinfo.Members(src.ColumnType), tableinfo.Members(dst.ColumnType)
 	if len(nm) < len(om) || !slices.Equal(om, nm[:len(om)]) {
 		return false
 	}

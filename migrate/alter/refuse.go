@@ -89,6 +89,11 @@ func refuseSpec(s Spec, table string) *RefusedError {
 		return refuse("%s: godwit does not know what this specification does to the table, so it cannot copy it "+
 			"safely. Run it natively, or leave it out of --alter", s.Text)
 	}
+	if e := otherEngine(s); e != "" {
+		return refuse("%s: godwit copies into the new table in transactions and swaps it in under locks that "+
+			"need a transactional engine; with %s the copy could not be rolled back or proven equal. "+
+			"Change the engine natively, or leave ENGINE= out of --alter", s.Text, e)
+	}
 	if s.Kind == AddColumn && s.AST != nil && s.AST.IfNotExists {
 		return refuse("%s: ADD COLUMN IF NOT EXISTS adds the column only if the table lacks it, but godwit maps "+
 			"columns from the ALTER alone and would treat an existing column as new, losing its data. "+
@@ -161,4 +166,18 @@ func refuseOtherTable(gotDB, gotTable, database, table string) *RefusedError {
 	}
 	return refuse("the statement alters %s, but godwit was asked to migrate %s.%s (--database %s --table %s). "+
 		"Fix --database/--table or the statement", got, quoteName(database), quoteName(table), database, table)
+}
+
+// otherEngine is the engine a table option spec asks for when it is not
+// InnoDB, or "".
+func otherEngine(s Spec) string {
+	if s.Kind != TableOption || s.AST == nil {
+		return ""
+	}
+	for _, o := range s.AST.Options {
+		if o.Tp == ast.TableOptionEngine && !strings.EqualFold(o.StrValue, "InnoDB") {
+			return o.StrValue
+		}
+	}
+	return ""
 }

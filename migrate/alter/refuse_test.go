@@ -36,6 +36,8 @@ func TestRefusals(t *testing.T) {
 		{"inline references", "ADD COLUMN p INT REFERENCES p(id)", []string{"foreign key", "natively"}},
 		{"foreign key inside add column list", "ADD COLUMN (p INT, FOREIGN KEY (p) REFERENCES p(id))", []string{"foreign key"}},
 		{"drop foreign key", "DROP FOREIGN KEY fk", []string{"foreign keys are refused for now", "DROP FOREIGN KEY", "natively"}},
+		{"engine myisam", "ENGINE=MyISAM", []string{"transactional engine", "MyISAM", "natively"}},
+		{"engine with other specs", "MODIFY v TINYINT, ENGINE = Aria", []string{"transactional engine", "Aria"}},
 		{"add partition", "ADD PARTITION (PARTITION p9 VALUES LESS THAN (100))", []string{"partition maintenance", "natively", "PARTITION BY"}},
 		{"drop partition", "DROP PARTITION p0", []string{"partition maintenance", "natively"}},
 		{"truncate partition", "TRUNCATE PARTITION p0", []string{"partition maintenance"}},
@@ -87,6 +89,8 @@ func TestAllowedLookalikes(t *testing.T) {
 	for _, in := range []string{
 		"PARTITION BY HASH(id) PARTITIONS 8",
 		"REMOVE PARTITIONING",
+		"ENGINE=InnoDB",
+		"ENGINE = innodb, ADD COLUMN c INT",
 		"DROP COLUMN IF EXISTS c",
 		"ADD INDEX IF NOT EXISTS i (c)",
 		"DROP INDEX IF EXISTS i",

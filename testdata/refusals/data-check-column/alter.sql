@@ -1,0 +1,1 @@
+MODIFY v INT NULL CHECK (v > 0)

@@ -1,0 +1,1 @@
+ADD CONSTRAINT ck CHECK (v > 0)
