@@ -1,0 +1,90 @@
+package copier
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/godwit-db/godwit/internal/mysqlx"
+)
+
+// upsertJobs is apply for a shadow that already holds the rows and has
+// columns the source lacks (godwit revert: the old table, whose dropped
+// columns must keep their values). A key the source still has is updated
+// in place through the shared columns, or inserted with the shadow's
+// defaults for the others; a key the source no longer has is deleted.
+//
+// A locking read of the keys comes first: MariaDB logs a transaction's
+// rows before its commit is visible, and the lock waits for that commit,
+// so the statements after it see the row as committed. In a transaction
+// (applyTx) the read also keeps the rows as they are until the commit.
+//
+// A unique value that two keys swapped between batches makes the upsert
+// fail with a duplicate-key error rather than overwrite another row: the
+// run stops keeping its state, and a rerun applies the keys again.
+func (p *Plan) upsertJobs(ctx context.Context, ex execer, jobs []applyJob, upto []any) (int64, error) {
+	if upto != nil {
+		return 0, fmt.Errorf("apply changes: an upsert applies changes only once the copy is done")
+	}
+	q, ok := ex.(rowQuerier)
+	if !ok {
+		return 0, fmt.Errorf("apply changes: %T cannot read rows", ex)
+	}
+	var applied int64
+	for _, j := range jobs {
+		if j.lower != nil {
+			return applied, fmt.Errorf("apply changes: an upsert applies changes only once the copy is done")
+		}
+		var args []any
+		for _, k := range j.keys {
+			args = append(args, k...)
+		}
+		var n int64
+		lock := fmt.Sprintf("%sSELECT COUNT(*) FROM %s FORCE INDEX (%s) WHERE %s LOCK IN SHARE MODE", mysqlx.Tag, p.source(), mysqlx.Q(p.Key.Index), p.Key.in(false, len(j.keys)))
+		if err := q.QueryRowContext(ctx, lock, args...).Scan(&n); err != nil {
+			return applied, fmt.Errorf("apply %d changes (lock): %w", len(j.keys), err)
+		}
+		if _, err := ex.ExecContext(ctx, p.deleteGone(len(j.keys)), args...); err != nil {
+			return applied, fmt.Errorf("apply %d changes (delete): %w", len(j.keys), err)
+		}
+		if _, err := ex.ExecContext(ctx, p.upsertSelect(len(j.keys)), args...); err != nil {
+			return applied, fmt.Errorf("apply %d changes (upsert): %w", len(j.keys), err)
+		}
+		applied += n
+	}
+	return applied, nil
+}
+
+// deleteGone deletes the shadow rows of n keys that the source no longer
+// has.
+func (p *Plan) deleteGone(n int) string {
+	var on []string
+	for _, c := range p.Key.Columns {
+		on = append(on, fmt.Sprintf("r.%s = s.%s", mysqlx.Q(c.Name), mysqlx.Q(c.ShadowName)))
+	}
+	return fmt.Sprintf("%sDELETE s FROM %s AS s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s AS r WHERE %s)",
+		mysqlx.Tag, p.shadow(), p.Key.in(true, n), p.source(), strings.Join(on, " AND "))
+}
+
+// upsertSelect copies the source's rows of n keys into the shadow, updating
+// the shared columns of a row the shadow has; its key columns stay.
+func (p *Plan) upsertSelect(n int) string {
+	key := map[string]bool{}
+	for _, c := range p.Key.Columns {
+		key[strings.ToLower(c.ShadowName)] = true
+	}
+	var src, set []string
+	for i, c := range p.SourceCols {
+		src = append(src, "r."+mysqlx.Q(c))
+		if !key[strings.ToLower(p.ShadowCols[i])] {
+			set = append(set, fmt.Sprintf("%s = r.%s", mysqlx.Q(p.ShadowCols[i]), mysqlx.Q(c)))
+		}
+	}
+	if len(set) == 0 {
+		first := mysqlx.Q(p.ShadowCols[0])
+		set = append(set, first+" = "+first)
+	}
+	return fmt.Sprintf("%sINSERT INTO %s (%s) SELECT %s FROM %s AS r FORCE INDEX (%s) WHERE %s ON DUPLICATE KEY UPDATE %s",
+		mysqlx.Tag, p.shadow(), mysqlx.QList(p.ShadowCols), strings.Join(src, ", "), p.source(), mysqlx.Q(p.Key.Index),
+		p.Key.in(false, n), strings.Join(set, ", "))
+}
