@@ -56,13 +56,14 @@ func (p *Plan) upsertJobs(ctx context.Context, ex execer, jobs []applyJob, upto 
 }
 
 // deleteGone deletes the shadow rows of n keys that the source no longer
-// has.
+// has. Tables are named in full, never aliased: under the cut-over's
+// LOCK TABLES an alias would be a table that was not locked.
 func (p *Plan) deleteGone(n int) string {
 	var on []string
 	for _, c := range p.Key.Columns {
-		on = append(on, fmt.Sprintf("r.%s = s.%s", mysqlx.Q(c.Name), mysqlx.Q(c.ShadowName)))
+		on = append(on, fmt.Sprintf("%s.%s = %s.%s", p.source(), mysqlx.Q(c.Name), p.shadow(), mysqlx.Q(c.ShadowName)))
 	}
-	return fmt.Sprintf("%sDELETE s FROM %s AS s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s AS r WHERE %s)",
+	return fmt.Sprintf("%sDELETE FROM %s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s WHERE %s)",
 		mysqlx.Tag, p.shadow(), p.Key.in(true, n), p.source(), strings.Join(on, " AND "))
 }
 
@@ -75,16 +76,17 @@ func (p *Plan) upsertSelect(n int) string {
 	}
 	var src, set []string
 	for i, c := range p.SourceCols {
-		src = append(src, "r."+mysqlx.Q(c))
+		col := p.source() + "." + mysqlx.Q(c)
+		src = append(src, col)
 		if !key[strings.ToLower(p.ShadowCols[i])] {
-			set = append(set, fmt.Sprintf("%s = r.%s", mysqlx.Q(p.ShadowCols[i]), mysqlx.Q(c)))
+			set = append(set, fmt.Sprintf("%s = %s", mysqlx.Q(p.ShadowCols[i]), col))
 		}
 	}
 	if len(set) == 0 {
 		first := mysqlx.Q(p.ShadowCols[0])
 		set = append(set, first+" = "+first)
 	}
-	return fmt.Sprintf("%sINSERT INTO %s (%s) SELECT %s FROM %s AS r FORCE INDEX (%s) WHERE %s ON DUPLICATE KEY UPDATE %s",
+	return fmt.Sprintf("%sINSERT INTO %s (%s) SELECT %s FROM %s FORCE INDEX (%s) WHERE %s ON DUPLICATE KEY UPDATE %s",
 		mysqlx.Tag, p.shadow(), mysqlx.QList(p.ShadowCols), strings.Join(src, ", "), p.source(), mysqlx.Q(p.Key.Index),
 		p.Key.in(false, n), strings.Join(set, ", "))
 }

@@ -23,6 +23,9 @@ import (
 // the reverse column mapping, compares the two tables and cuts over as a
 // migration does. Changes are applied as upserts (copier.Plan.Upsert): a
 // column only the old table has keeps its value on the rows it holds.
+// Rows are followed by their key: a row whose key was changed since the
+// swap is a new row to the revert, and such a column gets its default
+// there.
 //
 // The old table becomes the shadow under the shadow's name (_t_new), so
 // that the cut-over, the resume after a kill and the cleanup are the
