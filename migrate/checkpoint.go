@@ -158,7 +158,7 @@ func (m *migration) saveCheckpoint(ctx context.Context) error {
 		return err
 	}
 	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), File: from.Name, Pos: from.Pos, GTID: from.GTID,
-		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred, Server: m.server.Identity})
+		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred, Server: m.server.Identity, Revert: m.opt.revert})
 	q := fmt.Sprintf("%sREPLACE INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
 	if _, err := m.db.ExecContext(ctx, q, string(b)); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)

@@ -164,16 +164,17 @@ func (m *migration) detectRevertResume(ctx context.Context) error {
 			"a revert of %s is under way or was interrupted", t)
 	}
 	// Killed between its checkpoint and its rename: finish the rename.
+	// Only then is _t_old there with none of the revert's other tables
+	// (after the swap the old table is _t_old again, but the checkpoint
+	// says swapped, or the sentry's name holds the table).
 	if !cp.Swapped {
-		_, hasShadow, err := tableComment(ctx, m.db, db, shadowName(t))
-		if err != nil {
-			return err
+		found := map[string]bool{}
+		for _, name := range []string{oldName(t), shadowName(t), swapShadowName(t), sentryName(t)} {
+			if _, found[name], err = tableComment(ctx, m.db, db, name); err != nil {
+				return err
+			}
 		}
-		_, inCutover, err := tableComment(ctx, m.db, db, swapShadowName(t))
-		if err != nil {
-			return err
-		}
-		if !hasShadow && !inCutover {
+		if found[oldName(t)] && !found[shadowName(t)] && !found[swapShadowName(t)] && !found[sentryName(t)] {
 			if err := renameTable(ctx, m.db, db, oldName(t), shadowName(t)); err != nil {
 				return err
 			}
