@@ -88,3 +88,44 @@ func TestRevertKillNineThenRerun(t *testing.T) {
 		t.Fatalf("only %d of 6 reverts were killed before they finished", killed)
 	}
 }
+
+// TestRevertDryRunExitCodes: godwit revert --dry-run answers with plan's
+// exit codes (3 refused, 0 can run) and changes nothing; godwit abort
+// after a revert stopped before its swap gives _t_old its name back.
+func TestRevertDryRunExitCodes(t *testing.T) {
+	sb := sandboxtest.New(t)
+	createTable(t, sb)
+	revert := append([]string{"revert"}, connArgs(sb)[1:]...)
+	dry := append(slices.Clone(revert), "--dry-run", "--output", "text")
+	if res := runGodwit(t, pwdEnv(sb), dry...); res.code != exitRefused || !strings.Contains(res.stderr, "nothing to revert") {
+		t.Fatalf("dry run without a swap: exit %d, want %d saying nothing to revert:\n%s", res.code, exitRefused, res.stderr)
+	}
+	if res := runGodwit(t, pwdEnv(sb), append(connArgs(sb), "--alter", "MODIFY a VARCHAR(40) NULL", "--force-copy", "--output", "json")...); res.code != exitOK {
+		t.Fatalf("migrate exited %d:\n%s", res.code, res.stderr)
+	}
+	before := strings.Join(tables(t, sb), ",")
+	if res := runGodwit(t, pwdEnv(sb), dry...); res.code != exitOK || !strings.Contains(res.stdout, "can run") {
+		t.Fatalf("dry run after the swap: exit %d, want 0 saying it can run:\n%s", res.code, res.stdout)
+	}
+	if after := strings.Join(tables(t, sb), ","); after != before {
+		t.Fatalf("the dry run changed the tables: %s, then %s", before, after)
+	}
+	// A revert stopped before its swap (here: postponed, then killed)
+	// keeps the old table as its shadow; abort gives it its name back.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, out, _ := startGodwit(ctx, t, pwdEnv(sb), append(slices.Clone(revert), "--postpone-cutover", "--output", "json")...)
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && !strings.Contains(sc.Text(), "postpone") {
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	go io.Copy(io.Discard, out)
+	cmd.Process.Wait()
+	abort := append([]string{"abort"}, connArgs(sb)[1:]...)
+	if res := runGodwit(t, pwdEnv(sb), abort...); res.code != exitOK || !strings.Contains(res.stdout, "_t_new -> _t_old") {
+		t.Fatalf("abort after a stopped revert: exit %d, want 0 renaming _t_new back to _t_old:\n%s", res.code, res.stdout)
+	}
+	if got := strings.Join(tables(t, sb), ","); got != before {
+		t.Fatalf("tables after the abort: %s, want %s", got, before)
+	}
+}
