@@ -139,6 +139,23 @@ func TestRevertRefusals(t *testing.T) {
 	if _, err := migrate.CheckRevert(ctx, options(sb, "narrow", "")); err != nil {
 		t.Fatalf("dry run once the row fits: %v", err)
 	}
+	// A column the ALTER dropped, NOT NULL without a default: rows new
+	// since the swap have no value for it in the old structure.
+	sb.Exec(t, "CREATE TABLE nodef (id INT NOT NULL PRIMARY KEY, code VARCHAR(5) NOT NULL, v INT NULL)")
+	sb.Exec(t, "INSERT INTO nodef VALUES (1, 'a', 1), (2, 'b', 2)")
+	dropOpt := options(sb, "nodef", "DROP COLUMN code")
+	dropOpt.AllowDropData = true
+	if _, err := migrate.Run(ctx, dropOpt); err != nil {
+		t.Fatal(err)
+	}
+	sb.Exec(t, "UPDATE nodef SET v = 10 WHERE id = 1")
+	if _, err := migrate.CheckRevert(ctx, options(sb, "nodef", "")); err != nil {
+		t.Fatalf("dry run with old rows only: %v", err)
+	}
+	sb.Exec(t, "INSERT INTO nodef VALUES (3, 30)")
+	_, err = migrate.Revert(ctx, options(sb, "nodef", ""))
+	refused(err, "data", "id='3'", "code")
+
 	purgeBinlogs(t, sb)
 	_, err = migrate.Revert(ctx, options(sb, "narrow", ""))
 	refused(err, "binlog", "purged", "Keep binlogs longer", "reverse ALTER")
