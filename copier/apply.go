@@ -39,6 +39,9 @@ func (p *Plan) applyRange(ctx context.Context, ex execer, keys [][]any, lower, u
 // With replace, rows are copied with REPLACE (see applyTx), through a
 // transaction.
 func (p *Plan) applyJobsOn(ctx context.Context, ex execer, jobs []applyJob, upto []any, replace bool) (int64, error) {
+	if p.Upsert {
+		return p.upsertJobs(ctx, ex, jobs, upto)
+	}
 	// keysOn is a job's keys on a side, above its lower bound when it has one.
 	keysOn := func(j applyJob, shadow bool) (string, []any) {
 		cond, args := p.Key.inKeys(shadow, j.keys)

@@ -39,6 +39,10 @@ type StreamConfig struct {
 	Table  string
 	Key    Key
 	Log    *slog.Logger
+	// Ignore, when set, names statements that are not DDL on the table
+	// for this stream although they name it: the swap's RENAME that a
+	// revert reads past.
+	Ignore func(schema, query string) bool
 }
 
 // Stream follows the binlog from a position and records the keys of the
@@ -66,6 +70,11 @@ func MasterPosition(ctx context.Context, q queryer) (Position, error) {
 	p, err := masterStatus(ctx, q)
 	return p.Position, err
 }
+
+// MasterStatus reads the server's binlog position and, on MySQL, the
+// Executed_Gtid_Set of the same row; q may be the session that holds the
+// cut-over's locks.
+func MasterStatus(ctx context.Context, q queryer) (Point, error) { return masterStatus(ctx, q) }
 
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -257,6 +266,9 @@ func (s *Stream) inspect(ev *replication.BinlogEvent, at Position) error {
 	case *replication.QueryEvent:
 		if strings.EqualFold(strings.TrimSpace(string(e.Query)), "BEGIN") {
 			s.setBoundary(at) // without GTIDs, BEGIN starts a transaction
+		}
+		if s.cfg.Ignore != nil && s.cfg.Ignore(string(e.Schema), string(e.Query)) {
+			return nil
 		}
 		switch touches(string(e.Schema), string(e.Query), s.cfg.Schema, s.cfg.Table) {
 		case touchDDL:

@@ -25,6 +25,11 @@ type Plan struct {
 	// hashes rows with it rather than CRC32, with the CPU's instruction.
 	CRC32C bool
 
+	// Upsert applies changes by updating the shadow's rows in place
+	// (upsert.go) instead of deleting and copying them again: the shadow
+	// has columns of its own whose values must stay (godwit revert).
+	Upsert bool
+
 	// Log receives the retries after lock conflicts; nil is slog's default.
 	Log *slog.Logger
 }

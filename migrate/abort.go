@@ -55,6 +55,11 @@ func Abort(ctx context.Context, conn mysqlx.Config, table string, log *slog.Logg
 		_, err := db.ExecContext(ctx, mysqlx.Tag+q)
 		return err
 	}
+	renamed, err := abortRevert(ctx, db, conn.Database, table) // a revert's shadow is the old table: renamed back, never dropped
+	if err != nil {
+		return res, fmt.Errorf("abort: %w", err)
+	}
+	res.Renamed = append(res.Renamed, renamed...)
 	for _, name := range []string{shadowName(table), swapShadowName(table), checkpointName(table)} {
 		if _, ok, err := comment(name); err != nil {
 			return res, err

@@ -42,6 +42,15 @@ type checkpoint struct {
 	// Swapped is set right after the swap: a rerun after a cleanup cut
 	// short then finishes it and says the change is done.
 	Swapped bool `json:"swapped,omitempty"`
+	// SwapFile:SwapPos (and SwapGTID) is where the binlog stood under the
+	// cut-over's lock, before the RENAME: godwit revert reads from there
+	// (revert_point.go).
+	SwapFile string `json:"swap_file,omitempty"`
+	SwapPos  uint32 `json:"swap_pos,omitempty"`
+	SwapGTID string `json:"swap_gtid,omitempty"`
+	// Revert marks the checkpoint of godwit revert, whose shadow is the
+	// old table: godwit abort renames it back rather than drop it.
+	Revert bool `json:"revert,omitempty"`
 }
 
 // keyValue keeps a key value's Go type, which decides how the server
@@ -153,7 +162,7 @@ func (m *migration) saveCheckpoint(ctx context.Context) error {
 		return err
 	}
 	b, _ := json.Marshal(checkpoint{AlterSHA: alterSHA(m.change.Clause), File: from.Name, Pos: from.Pos, GTID: from.GTID,
-		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred, Server: m.server.Identity})
+		Watermark: key, Done: done, Rows: m.copier.Progress().RowsCopied, Indexes: m.deferred, Server: m.server.Identity, Revert: m.opt.revert})
 	q := fmt.Sprintf("%sREPLACE INTO %s VALUES (1, ?, UTC_TIMESTAMP(6))", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table)))
 	if _, err := m.db.ExecContext(ctx, q, string(b)); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)

@@ -212,10 +212,11 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 		return fail(fmt.Errorf("wait for the rename to queue: %w", err))
 	}
 	queued := time.Now()
-	pos, err := copier.MasterPosition(actx, a)
+	point, err := copier.MasterStatus(actx, a)
 	if err != nil {
 		return fail(err)
 	}
+	pos := point.Position
 	if err := m.stream.WaitFor(actx, pos); err != nil {
 		return fail(fmt.Errorf("drain the binlog under lock: %w", err))
 	}
@@ -225,6 +226,9 @@ func (m *migration) cutoverOnce(ctx context.Context) (time.Duration, error) {
 		return fail(fmt.Errorf("apply the last changes under lock: %w", err))
 	}
 	m.summary.CutoverApplied = n
+	if err := m.noteSwapPoint(actx, point); err != nil {
+		return fail(err)
+	}
 	applied := time.Now()
 	if stop() {
 		return fail(fmt.Errorf("the lock outlived its budget of %s; connection A was killed", budget))

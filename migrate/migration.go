@@ -67,7 +67,9 @@ type migration struct {
 	resumeByGTID    bool          // the checkpoint is another server's: resume from its GTID set
 	status          *statusWriter // publishes the status row for godwit status (control.go)
 	checkpointSaved time.Time
-	checkpointDone  bool // the last checkpoint saved says the copy is done
+	checkpointDone  bool         // the last checkpoint saved says the copy is done
+	point           *revertPoint // the swap a revert undoes (revert.go)
+	revertStarted   bool         // this revert made the old table its shadow now, rather than resuming
 	phase           Phase
 	phaseStart      time.Time
 	summary         Summary
@@ -194,6 +196,7 @@ func (m *migration) cleanup(ctx context.Context) error {
 	if m.summary.OldTable == "" {
 		m.renameOld(ctx)
 	}
+	m.recordRevertPoint(ctx)
 	if _, err := m.db.ExecContext(ctx, mysqlx.Tag+"DROP TABLE IF EXISTS "+mysqlx.QT(m.opt.Conn.Database, checkpointName(m.opt.Table))); err != nil {
 		m.warn(fmt.Sprintf("swapped; dropping the checkpoint table %s failed, drop it by hand (or rerun the same command, which finishes the cleanup): %v", checkpointName(m.opt.Table), err))
 	}
@@ -291,6 +294,9 @@ func (m *migration) instantPath(ctx context.Context) (bool, error) {
 }
 
 func (m *migration) preflight(ctx context.Context) error {
+	if m.opt.revert {
+		return m.revertPreflight(ctx)
+	}
 	var err error
 	if m.db, err = mysqlx.Open(ctx, m.opt.Conn); err != nil {
 		return err
@@ -376,6 +382,7 @@ func (m *migration) startStream(ctx context.Context, plan *copier.Plan) error {
 	}
 	m.stream, err = copier.StartStream(ctx, copier.StreamConfig{
 		Conn: m.opt.Conn, Flavor: m.server.Flavor, Schema: m.opt.Conn.Database, Table: m.opt.Table, Key: plan.Key, Log: m.log,
+		Ignore: m.streamIgnore(),
 	}, pos, m.changes)
 	if err != nil {
 		return err

@@ -55,6 +55,8 @@ type Options struct {
 
 	Log    *slog.Logger
 	Report func(Event) // progress and phase changes; nil is quiet
+
+	revert, revertDryRun bool // set by Revert and CheckRevert (revert.go)
 }
 
 // DefaultBlockerWait is the default of Options.BlockerWait.

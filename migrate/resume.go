@@ -155,6 +155,9 @@ func (m *migration) resumeSetup(ctx context.Context) (*copier.Plan, error) {
 			return nil, fmt.Errorf("resume: clear rows above the checkpoint: %w", err)
 		}
 	}
+	if m.revertStarted {
+		return plan, nil // a revert's done copy, not an interrupted run (revert.go)
+	}
 	m.summary.Resumed, m.summary.ResumedFrom = true, resumedFrom(cp, m.resumeCutover)
 	m.log.Info("resuming an interrupted run", "from", fmt.Sprintf("%s:%d", cp.File, cp.Pos), "rows_copied", cp.Rows, "copy_done", cp.Done)
 	m.emit(Event{Message: fmt.Sprintf("resuming from the checkpoint: %s", m.summary.ResumedFrom)})

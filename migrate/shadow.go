@@ -45,7 +45,7 @@ func (m *migration) plan() (*copier.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key, CRC32C: m.server.CRC32C, Log: m.log}
+	p := &copier.Plan{Schema: m.opt.Conn.Database, Source: m.opt.Table, Shadow: m.shadow.Name, Key: key, CRC32C: m.server.CRC32C, Log: m.log, Upsert: m.opt.revert}
 	for _, c := range m.shadow.Columns {
 		if src, ok := m.sourceOf(c); ok && !c.Generated {
 			p.SourceCols = append(p.SourceCols, src.Name)
@@ -92,6 +92,11 @@ func (m *migration) sourceOf(c tableinfo.Column) (*tableinfo.Column, bool) {
 func (m *migration) dropCreated() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if m.opt.revert && len(m.created) > 0 {
+		m.created = nil
+		_, err := undoRevert(ctx, m.db, m.opt.Conn.Database, m.opt.Table) // the shadow is the old table: never dropped
+		return err
+	}
 	var errs []error
 	for i := len(m.created) - 1; i >= 0; i-- {
 		q := fmt.Sprintf("%sDROP TABLE IF EXISTS %s", mysqlx.Tag, mysqlx.QT(m.opt.Conn.Database, m.created[i]))

@@ -25,7 +25,9 @@ instead of resuming. It never touches the table itself, refuses while a
 migration of the table is still running, and keeps any table that may
 hold the original rows: _<table>_old stays for you to drop, and an
 original left as <table>_godwit_old by a crash right after the swap is
-renamed to _<table>_old.
+renamed to _<table>_old. After a godwit revert that stopped before its
+swap, the old table (the revert's shadow) is renamed back to
+_<table>_old, never dropped.
 
 Exit codes: 0 done (also when there was nothing to remove), 1 failed,
 2 usage error, 3 refused (a migration of the table is running, or

@@ -24,6 +24,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newPlanCmd())
 	root.AddCommand(newApplyCmd())
 	root.AddCommand(newAbortCmd())
+	root.AddCommand(newRevertCmd())
 	root.AddCommand(newStatusCmd())
 	root.AddCommand(newPauseCmd())
 	root.AddCommand(newResumeCmd())

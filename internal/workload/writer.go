@@ -40,6 +40,10 @@ type Options struct {
 	// that owns its ids (see exec). 0, the default, keeps such a loss fatal
 	// (ErrUncertain), as a test that expects no outage wants.
 	RideOut time.Duration
+	// NoKeyMoves leaves every row its id (updates instead): for a table
+	// whose rows are followed by id alone, as godwit revert follows the
+	// values of a column only the old table has.
+	NoKeyMoves bool
 }
 
 // ErrUncertain is wrapped by Stop's error when a statement may or may not
@@ -225,6 +229,8 @@ func (w *writer) step() error {
 		return w.update()
 	case p < 85:
 		return w.delete()
+	case w.o.NoKeyMoves:
+		return w.update()
 	default:
 		return w.moveKey()
 	}
