@@ -26,6 +26,7 @@ func TestFlagHelpFitsItsCommand(t *testing.T) {
 		"pause":   {"table": {has: "to pause", lacks: []string{"to change"}}, "database": {has: "of the table"}},
 		"resume":  {"table": {has: "to resume", lacks: []string{"to change"}}, "database": {has: "of the table"}},
 		"cutover": {"table": {has: "to cut over", lacks: []string{"to change"}}, "database": {has: "of the table"}},
+		"revert":  {"table": {has: "to undo", lacks: []string{"to change"}}, "database": {has: "of the table"}},
 		// apply has no --table: its files name their tables.
 		"apply": {"database": {has: "_godwit_migrations", lacks: []string{"of the table"}}},
 	}

@@ -45,7 +45,7 @@ var summaryDocs = map[string]string{
 	"table":                   "the table",
 	"error":                   "why the run failed or stopped; absent on success",
 	"swapped":                 "true once the new table serves under the table's name (also when a later step failed: see warnings)",
-	"path":                    `"instant" (the server changed the metadata only) or "copy"`,
+	"path":                    `"instant" (the server changed the metadata only) or "online-copy"`,
 	"resumed":                 "true when the run picked up an interrupted run's copy",
 	"already_done":            "true when an earlier run had swapped the table and this one finished its cleanup",
 	"rows_copied":             "rows copied, counting those an interrupted run copied before",

@@ -92,6 +92,7 @@ Exit codes:
 	}
 	fs := cmd.Flags()
 	conn.register(fs)
+	fs.Lookup("table").Usage = "table whose last migration to undo: its _<table>_old comes back (required)"
 	registerMigrationFlags(fs, &opt, &replicas)
 	// A revert copies nothing and always compares the whole table.
 	for _, name := range []string{"force-copy", "defer-indexes", "threads", "chunk-time", "full-checksum"} {

@@ -120,7 +120,9 @@ func TestRevertDryRunExitCodes(t *testing.T) {
 	defer cancel()
 	cmd, out, _ := startGodwit(ctx, t, pwdEnv(sb), append(slices.Clone(revert), "--postpone-cutover", "--output", "json")...)
 	sc := bufio.NewScanner(out)
-	for sc.Scan() && !strings.Contains(sc.Text(), "postpone") {
+	// Every progress line has a "postponed" field: wait for the ready
+	// phase's message.
+	for sc.Scan() && !strings.Contains(sc.Text(), "cut-over postponed") {
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	go io.Copy(io.Discard, out)
