@@ -90,23 +90,8 @@ Exit codes:
 				return usageError{err}
 			}
 			opt.Log = out.logger()
-			metrics, hooks, err := obs.start(cfg.Database, conn.table, opt.Log)
-			if err != nil {
-				return usageError{err}
-			}
-			defer metrics.stop()
-			opt.Report = func(e migrate.Event) { out.event(e); metrics.event(e); hooks.event(e) }
-			ctx := cmd.Context()
-			stopWatch := context.AfterFunc(ctx, func() {
-				opt.Log.Warn("interrupted: stopping; a copy already begun is kept with its checkpoint for a rerun; press Ctrl-C again to quit at once")
-			})
-			defer stopWatch()
-			sum, err := migrate.Run(ctx, opt)
-			err = conn.explain(err)
-			out.finish(sum, err)
-			metrics.finish(sum, err)
-			hooks.finish(sum, err) // waits for the queued hooks, each bounded by --hook-timeout
-			return err
+			return runObserved(cmd.Context(), &obs, out, conn, opt, migrate.Run,
+				"interrupted: stopping; a copy already begun is kept with its checkpoint for a rerun; press Ctrl-C again to quit at once")
 		},
 	}
 	fs := cmd.Flags()
@@ -166,4 +151,25 @@ func replicaConfigs(addrs []string, primary mysqlx.Config) ([]mysqlx.Config, err
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// runObserved runs a migration (or a revert) with its progress shown by
+// out and reported to the metrics and hooks of obs, saying interrupted
+// when a signal cancels ctx.
+func runObserved(ctx context.Context, obs *observeFlags, out *output, conn connFlags, opt migrate.Options,
+	run func(context.Context, migrate.Options) (*migrate.Summary, error), interrupted string) error {
+	metrics, hooks, err := obs.start(opt.Conn.Database, conn.table, opt.Log)
+	if err != nil {
+		return usageError{err}
+	}
+	defer metrics.stop()
+	opt.Report = func(e migrate.Event) { out.event(e); metrics.event(e); hooks.event(e) }
+	stopWatch := context.AfterFunc(ctx, func() { opt.Log.Warn(interrupted) })
+	defer stopWatch()
+	sum, err := run(ctx, opt)
+	err = conn.explain(err)
+	out.finish(sum, err)
+	metrics.finish(sum, err)
+	hooks.finish(sum, err) // waits for the queued hooks, each bounded by --hook-timeout
+	return err
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -71,23 +70,8 @@ Exit codes:
 			if dryRun {
 				return printRevertCheck(cmd, out, opt, conn)
 			}
-			metrics, hooks, err := obs.start(cfg.Database, conn.table, opt.Log)
-			if err != nil {
-				return usageError{err}
-			}
-			defer metrics.stop()
-			opt.Report = func(e migrate.Event) { out.event(e); metrics.event(e); hooks.event(e) }
-			ctx := cmd.Context()
-			stopWatch := context.AfterFunc(ctx, func() {
-				opt.Log.Warn("interrupted: stopping; the revert keeps its state for a rerun; press Ctrl-C again to quit at once")
-			})
-			defer stopWatch()
-			sum, err := migrate.Revert(ctx, opt)
-			err = conn.explain(err)
-			out.finish(sum, err)
-			metrics.finish(sum, err)
-			hooks.finish(sum, err)
-			return err
+			return runObserved(cmd.Context(), &obs, out, conn, opt, migrate.Revert,
+				"interrupted: stopping; the revert keeps its state for a rerun; press Ctrl-C again to quit at once")
 		},
 	}
 	fs := cmd.Flags()
