@@ -358,8 +358,9 @@ wait_up() { # dir, name, deadline (epoch seconds)
 	done
 }
 
-wait_replication() { # dir, deadline
-	local status io sqlt pos rsock wait_sql
+# wait_threads waits until the replica's IO and SQL threads both run.
+wait_threads() { # dir, deadline
+	local status io sqlt rsock
 	rsock=$(socket "$1" replica)
 	while :; do
 		status=$(replica_status "$rsock")
@@ -373,6 +374,14 @@ wait_replication() { # dir, deadline
 		fi
 		sleep 0.2
 	done
+}
+
+# wait_replication waits for the threads, then until the replica has
+# applied all the primary has logged.
+wait_replication() { # dir, deadline
+	local pos rsock wait_sql
+	rsock=$(socket "$1" replica)
+	wait_threads "$1" "$2"
 	# The users made on the primary must exist on the replica before use.
 	local left=$(($2 - $(date +%s)))
 	[ "$left" -gt 0 ] || left=1
@@ -632,7 +641,9 @@ cmd_restart_primary() {
 	launch_instance "$GODWIT_SANDBOX_DIR" primary "$GODWIT_TEST_PORT" 1
 	deadline=$(($(date +%s) + wait_seconds))
 	up_or_relaunch "$deadline" "$GODWIT_SANDBOX_DIR" primary "$GODWIT_TEST_PORT" 1
-	wait_replication "$GODWIT_SANDBOX_DIR" "$deadline"
+	# Reconnected is enough: a replica far behind (a large copy on shared
+	# cores) may need minutes to apply what the primary logged.
+	wait_threads "$GODWIT_SANDBOX_DIR" "$deadline"
 	t0=$(($(now_ms) - t0))
 	say "primary restarted in $((t0 / 1000)).$(printf %03d $((t0 % 1000)))s (127.0.0.1:$GODWIT_TEST_PORT); the replica reconnected"
 }
