@@ -275,7 +275,7 @@ func (m *migration) findBlockers(ctx context.Context, src string, suspectsSince 
 	args := []any{lockName(schema, table)}
 	switch src {
 	case "mysql":
-		evidence = "metadata lock"
+		evidence = evidenceLock
 		q = "SELECT DISTINCT " + cols + " FROM performance_schema.metadata_locks l " +
 			"JOIN performance_schema.threads th ON th.THREAD_ID = l.OWNER_THREAD_ID " +
 			"JOIN " + pl + " p ON p.ID = th.PROCESSLIST_ID " +
@@ -283,14 +283,14 @@ func (m *migration) findBlockers(ctx context.Context, src string, suspectsSince 
 			"WHERE l.OBJECT_TYPE = 'TABLE' AND l.OBJECT_SCHEMA = ? AND l.OBJECT_NAME = ? AND l.LOCK_STATUS = 'GRANTED' AND " + own
 		args = []any{schema, table, lockName(schema, table)}
 	case "mariadb":
-		evidence = "metadata lock"
+		evidence = evidenceLock
 		q = "SELECT DISTINCT " + cols + " FROM information_schema.METADATA_LOCK_INFO l " +
 			"JOIN " + pl + " p ON p.ID = l.THREAD_ID " +
 			"LEFT JOIN information_schema.INNODB_TRX x ON x.trx_mysql_thread_id = p.ID " +
 			"WHERE l.TABLE_SCHEMA = ? AND l.TABLE_NAME = ? AND " + own
 		args = []any{schema, table, lockName(schema, table)}
 	default:
-		evidence = "open transaction"
+		evidence = evidenceSuspect
 		// A duration, so that the two clocks need not agree. trx_started
 		// drops the fraction of its second, which only makes a transaction
 		// look older: every one begun before the attempt is a suspect, and
@@ -320,8 +320,17 @@ func (m *migration) findBlockers(ctx context.Context, src string, suspectsSince 
 	return bs, rows.Err()
 }
 
+// Blocker.Evidence values.
+const (
+	evidenceLock    = "metadata lock"
+	evidenceSuspect = "open transaction"
+)
+
 // killOldBlockers kills, with KillBlockersAfter set, the blockers whose
-// transaction is older than that, and returns those left.
+// transaction is older than that, and returns those left. Only a session
+// the server lists as holding the table is killed: a suspect (an open
+// transaction where the server lists no metadata locks) may be working on
+// any other table, and killing it would hurt an innocent application.
 func (m *migration) killOldBlockers(ctx context.Context, bs []Blocker) []Blocker {
 	after := m.opt.KillBlockersAfter
 	if after <= 0 {
@@ -330,6 +339,15 @@ func (m *migration) killOldBlockers(ctx context.Context, bs []Blocker) []Blocker
 	var left []Blocker
 	for _, b := range bs {
 		if b.AgeSeconds < after.Seconds() {
+			left = append(left, b)
+			continue
+		}
+		if b.Evidence != evidenceLock {
+			if !m.suspectKillWarned {
+				m.suspectKillWarned = true
+				m.warn(fmt.Sprintf("--kill-blockers-after kills only sessions the server lists as holding the table; connection %d (%s@%s) is only suspected (an open transaction) and is left alone. On MariaDB, INSTALL SONAME 'metadata_lock_info' lets godwit see who holds the table",
+					b.ID, b.User, b.Host))
+			}
 			left = append(left, b)
 			continue
 		}

@@ -172,17 +172,30 @@ func TestCutoverWaitsForBlockerByMetadataLockInfo(t *testing.T) {
 	if sb.IsMySQL() {
 		t.Skip("MySQL lists metadata locks in performance_schema: TestCutoverWaitsForBlocker covers it")
 	}
+	metadataLockInfo(t, sb)
+	testCutoverWaitsForBlocker(t, true)
+}
+
+// metadataLockInfo installs MariaDB's metadata_lock_info plugin for the
+// test when it is not there, so that the server lists who holds a table.
+func metadataLockInfo(t *testing.T, sb *sandboxtest.Sandbox) {
+	t.Helper()
+	if metadataLockInfoInstalled(t, sb) {
+		return
+	}
+	if _, err := sb.DB.Exec("INSTALL SONAME 'metadata_lock_info'"); err != nil {
+		t.Skipf("the metadata_lock_info plugin cannot be installed here: %v", err)
+	}
+	t.Cleanup(func() { sb.DB.Exec("UNINSTALL SONAME 'metadata_lock_info'") })
+}
+
+func metadataLockInfoInstalled(t *testing.T, sb *sandboxtest.Sandbox) bool {
+	t.Helper()
 	var installed int
 	if err := sb.DB.QueryRow("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO'").Scan(&installed); err != nil {
 		t.Fatal(err)
 	}
-	if installed == 0 {
-		if _, err := sb.DB.Exec("INSTALL SONAME 'metadata_lock_info'"); err != nil {
-			t.Skipf("the metadata_lock_info plugin cannot be installed here: %v", err)
-		}
-		t.Cleanup(func() { sb.DB.Exec("UNINSTALL SONAME 'metadata_lock_info'") })
-	}
-	testCutoverWaitsForBlocker(t, true)
+	return installed > 0
 }
 
 // testCutoverWaitsForBlocker runs the test; byLocks says whether the
@@ -275,6 +288,9 @@ func TestCutoverKillsOldBlocker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bt := startBlockerTest(t, ctx, 51)
+	if !bt.sb.IsMySQL() {
+		metadataLockInfo(t, bt.sb) // only a session known to hold the table is killed
+	}
 	bt.opt.KillBlockersAfter = 5 * time.Second
 	sum, err := migrate.Run(ctx, bt.opt)
 	if err != nil {
@@ -307,6 +323,45 @@ func TestCutoverKillsOldBlocker(t *testing.T) {
 		t.Errorf("swapped %v after waiting %v for blockers, want a swap soon after the kill", sum.Swapped, sum.BlockerWait)
 	}
 	bt.finish(ctx, t)
+}
+
+// TestCutoverSparesSuspects: where the server lists no metadata locks
+// (MariaDB without metadata_lock_info), a blocker is only suspected from
+// the open transactions, which may be working on other tables:
+// KillBlockersAfter leaves it alone and says why, and the run stops at
+// the wait's limit keeping its copy.
+func TestCutoverSparesSuspects(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bt := startBlockerTest(t, ctx, 71)
+	if bt.sb.IsMySQL() || metadataLockInfoInstalled(t, bt.sb) {
+		bt.run.Stop()
+		t.Skip("the server lists metadata locks: its blockers are known, not suspected")
+	}
+	bt.opt.KillBlockersAfter = time.Second
+	bt.opt.BlockerWait = 4 * time.Second
+	sum, err := migrate.Run(ctx, bt.opt)
+	if _, werr := bt.run.Stop(); werr != nil {
+		t.Fatalf("writers: %v", werr)
+	}
+	if bt.blocker == nil {
+		t.Fatal("the cut-over was never postponed: no blocker was opened")
+	}
+	defer bt.blocker.Rollback()
+	var n int
+	if qerr := bt.blocker.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n); qerr != nil {
+		t.Errorf("the suspected blocker's connection was harmed: %v", qerr)
+	}
+	if !errors.Is(err, migrate.ErrKept) || sum.Swapped {
+		t.Fatalf("run: %v, swapped %v; want it to stop at the wait's limit keeping its copy", err, sum.Swapped)
+	}
+	var warned bool
+	for _, w := range sum.Warnings {
+		warned = warned || strings.Contains(w, fmt.Sprintf("connection %d (%s@", bt.id, bt.sb.User)) && strings.Contains(w, "only suspected")
+	}
+	if !warned {
+		t.Errorf("no warning says the suspect was left alone: %q", sum.Warnings)
+	}
 }
 
 // TestCutoverBlockerWaitLimit: a blocker that outlasts the limit on the

@@ -58,6 +58,9 @@ type migration struct {
 	// adoptControl: a killed run left the checkpoint table and nothing
 	// else (resume.go); this run makes it its own.
 	adoptControl bool
+	// suspectKillWarned: the warning that a suspected blocker is not
+	// killed was given (blockers.go).
+	suspectKillWarned bool
 
 	deferred []deferredIndex // the shadow's indexes built after the copy (indexes.go)
 
