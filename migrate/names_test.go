@@ -61,7 +61,15 @@ func TestQuotedNames(t *testing.T) {
 			var comment string
 			opt.Report = func(e migrate.Event) {
 				if e.Phase == migrate.PhaseCopy && status == nil && statusErr == nil {
-					status, statusErr = migrate.ReadStatus(ctx, opt.Conn, table)
+					// The status row is written apart from the run, soon
+					// after a phase change: give it a moment on busy cores.
+					for range 40 {
+						status, statusErr = migrate.ReadStatus(ctx, opt.Conn, table)
+						if statusErr != nil || status.Status != nil && status.Status.Phase == migrate.PhaseCopy {
+							break
+						}
+						time.Sleep(50 * time.Millisecond)
+					}
 					if statusErr == nil {
 						statusErr = db.QueryRow("SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", schema, "_"+table+"_ckpt").Scan(&comment)
 					}
