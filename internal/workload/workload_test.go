@@ -262,8 +262,11 @@ func TestWritersRetryLockWaits(t *testing.T) {
 		t.Error("no retries: the writers never waited for the locked rows")
 	}
 	// Each of the two writers blocked for 2.5 s times out at least once.
-	if st.LockWaits < 2 || st.Deadlocks != 0 {
-		t.Errorf("%s: want a lock-wait timeout per writer and no deadlock", st.Locks())
+	// The FOR UPDATE takes its locks row by row while the writers run, so
+	// a writer that got in first may also meet it in a deadlock (seen on
+	// MySQL 9.7); the writer retries that too.
+	if st.LockWaits < 2 {
+		t.Errorf("%s: want a lock-wait timeout per writer", st.Locks())
 	}
 	if st.NoLockConflicts() == nil {
 		t.Error("NoLockConflicts says none after lock-wait timeouts")
