@@ -135,6 +135,11 @@ func (m *migration) waitForCutover(ctx context.Context) error {
 				if err := m.throttler.Remeasure(ctx); err != nil {
 					return err
 				}
+				// The throttler tells OnChange after it wakes Remeasure:
+				// take the fresh state now rather than race that call.
+				m.throttleMu.Lock()
+				m.throttleState = m.throttler.State()
+				m.throttleMu.Unlock()
 			}
 			return nil
 		}
