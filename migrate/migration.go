@@ -331,11 +331,7 @@ func (m *migration) preflight(ctx context.Context) error {
 	if err := m.takeTableLock(ctx); err != nil {
 		return err
 	}
-	m.source, err = tableinfo.Load(ctx, m.db, m.opt.Conn.Database, m.opt.Table)
-	if errors.Is(err, tableinfo.ErrNotFound) {
-		return refuse("table", "Check --database and --table.", "table %s.%s does not exist", m.opt.Conn.Database, m.opt.Table)
-	}
-	if err != nil {
+	if err := m.loadSource(ctx); err != nil {
 		return err
 	}
 	for _, check := range []func(context.Context) error{
@@ -520,4 +516,14 @@ func (m *migration) emit(e Event) {
 	if m.opt.Report != nil {
 		m.opt.Report(e)
 	}
+}
+
+// loadSource reads the table, refusing one that does not exist.
+func (m *migration) loadSource(ctx context.Context) error {
+	var err error
+	m.source, err = tableinfo.Load(ctx, m.db, m.opt.Conn.Database, m.opt.Table)
+	if errors.Is(err, tableinfo.ErrNotFound) {
+		return refuse("table", "Check --database and --table.", "table %s.%s does not exist", m.opt.Conn.Database, m.opt.Table)
+	}
+	return err
 }

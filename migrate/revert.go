@@ -109,11 +109,7 @@ func (m *migration) revertPreflight(ctx context.Context) error {
 	m.change = m.point.reverse()
 	m.opt.Alter = m.change.Clause
 	m.status.cur.Alter = m.change.Clause
-	m.source, err = tableinfo.Load(ctx, m.db, db, t)
-	if errors.Is(err, tableinfo.ErrNotFound) {
-		return refuse("table", "Check --database and --table.", "table %s.%s does not exist", db, t)
-	}
-	if err != nil {
+	if err := m.loadSource(ctx); err != nil {
 		return err
 	}
 	for _, check := range []func(context.Context) error{
