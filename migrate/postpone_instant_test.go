@@ -150,11 +150,7 @@ func TestPauseLabelEndsWithResume(t *testing.T) {
 	// throttler's rounds last 1.5s: the wait sees the release before the
 	// throttler has measured the pause lifted, as a busy server would.
 	opt.Throttle.Query = "SELECT SLEEP(1.5)"
-	control := func(a migrate.ControlAction) {
-		if _, err := migrate.ControlMigration(ctx, opt.Conn, ctlTable, a, nil); err != nil {
-			t.Errorf("%s: %v", a, err)
-		}
-	}
+	control := controller(ctx, t, opt)
 	var held int
 	var stale []string
 	opt.Report = func(e migrate.Event) {
