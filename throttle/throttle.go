@@ -266,11 +266,17 @@ func (t *Throttler) Remeasure(ctx context.Context) error {
 	case t.kick <- struct{}{}:
 	default: // a round is asked for already
 	}
+	return t.waitUntil(ctx, func() (bool, error) { return !t.running || t.finished > after, nil })
+}
+
+// waitUntil returns once done, called under t.mu at each change of the
+// state, says so, with its error; or with ctx's.
+func (t *Throttler) waitUntil(ctx context.Context, done func() (bool, error)) error {
 	for {
 		t.mu.Lock()
-		if !t.running || t.finished > after {
+		if ok, err := done(); ok {
 			t.mu.Unlock()
-			return nil
+			return err
 		}
 		ch := t.changed
 		t.mu.Unlock()
@@ -288,28 +294,15 @@ func (t *Throttler) Remeasure(ctx context.Context) error {
 // when ctx ends, and an error once Run has returned (a copy must not go
 // on unwatched).
 func (t *Throttler) Wait(ctx context.Context) error {
-	for {
-		t.mu.Lock()
+	return t.waitUntil(ctx, func() (bool, error) {
 		switch {
 		case t.critical != nil:
-			err := t.critical
-			t.mu.Unlock()
-			return err
+			return true, t.critical
 		case t.stopped:
-			t.mu.Unlock()
-			return errStopped
-		case t.measured && !t.load.on && !t.paused.on:
-			t.mu.Unlock()
-			return nil
+			return true, errStopped
 		}
-		ch := t.changed
-		t.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+		return t.measured && !t.load.on && !t.paused.on, nil
+	})
 }
 
 // WaitWhile is Wait that calls meanwhile every interval while the copy is
