@@ -39,7 +39,7 @@ func registerMigrationFlags(fs *pflag.FlagSet, opt *migrate.Options, replicas *[
 	fs.DurationVar(&opt.CutoverLockTimeout, "cutover-lock-timeout", 3*time.Second, "longest the application's writes may be held back by one cut-over attempt (whole seconds; rounded up)")
 	fs.IntVar(&opt.CutoverRetries, "cutover-retries", 10, "cut-over attempts before giving up (the original table stays)")
 	fs.DurationVar(&opt.BlockerWait, "cutover-blocker-wait", migrate.DefaultBlockerWait, "longest the cut-over waits, over the whole run, for transactions holding the table before the run stops and keeps its copy (exit 5)")
-	fs.DurationVar(&opt.KillBlockersAfter, "kill-blockers-after", 0, "kill a session blocking the cut-over once its transaction is older than this (0: never; wait for it)")
+	fs.DurationVar(&opt.KillBlockersAfter, "kill-blockers-after", 0, "kill a session blocking the cut-over once its transaction is older than this, only one the server lists as holding the table, never a mere suspect (0: never; wait for it)")
 	// Here rather than with migrate's other postponements: a release
 	// pipeline (apply) may want each copy held for an operator too.
 	registerSQLMode(fs, &opt.SQLMode)
